@@ -1,0 +1,121 @@
+"""Every exception ews raises on purpose. Each carries the context a data engineer needs to act on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+
+class EwsError(Exception):
+    """Base class of every error ews raises on purpose."""
+
+
+class ConfigError(EwsError):
+    """Raised when a setting read from the environment is missing or malformed."""
+
+
+class WarehouseError(EwsError):
+    """Raised when the warehouse cannot be reached, started or migrated."""
+
+
+class MigrationError(WarehouseError):
+    """Raised when a migration file changed after it was applied, or fails to apply."""
+
+    def __init__(self, version: str, reason: str) -> None:
+        super().__init__(f"migration {version}: {reason}")
+        self.version = version
+        self.reason = reason
+
+
+class Rule(str, Enum):
+    """The landing-contract rule a rejected file broke."""
+
+    FILE_MISSING = "file_missing"
+    ENCODING = "encoding_utf8"
+    EMPTY_FILE = "empty_file"
+    HEADER = "header_columns"
+    COLUMN_COUNT = "column_count"
+    TYPE = "column_type"
+    NOT_NULL = "not_null"
+    CSV_SYNTAX = "csv_syntax"
+
+
+@dataclass
+class LandingError(EwsError):
+    """Raised when a landing file breaks the contract before it can be loaded.
+
+    It names the file, the 1-based line of the file (1 is the header) and the rule.
+    """
+
+    path: Path
+    line: int | None
+    rule: Rule
+    detail: str
+    source: str = ""
+    business_date: str = ""
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}" + (f", line {self.line}" if self.line is not None else "")
+        return f"{where}: rule {self.rule.value}: {self.detail}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": str(self.path),
+            "line": self.line,
+            "rule": self.rule.value,
+            "detail": self.detail,
+            "source": self.source,
+            "business_date": self.business_date,
+        }
+
+
+@dataclass
+class GateFailure(EwsError):
+    """Raised (or returned) when a loaded batch fails its expectation suite and is quarantined."""
+
+    batch_id: str
+    suite: str
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        rules = ", ".join(f["expectation"] + (f"({f['column']})" if f.get("column") else "") for f in self.failures)
+        return f"batch {self.batch_id} failed suite {self.suite}: {rules}"
+
+
+class UnknownSourceError(EwsError):
+    """Raised when a source name is not part of the landing contract."""
+
+
+class BatchNotFoundError(EwsError):
+    """Raised when a batch id or quarantine id does not exist."""
+
+
+class TransformError(EwsError):
+    """Raised when dbt fails; carries the failing nodes."""
+
+    def __init__(self, command: str, failures: list[str]) -> None:
+        super().__init__(f"dbt {command} failed: {'; '.join(failures) or 'see dbt log'}")
+        self.command = command
+        self.failures = failures
+
+
+class InsufficientHistoryError(EwsError):
+    """Raised when an indicator has too little history to be fitted for an as-of date."""
+
+    def __init__(self, indicator: str, needed: int, available: int) -> None:
+        super().__init__(f"{indicator}: needs {needed} observations, has {available}")
+        self.indicator = indicator
+        self.needed = needed
+        self.available = available
+
+
+class TruthFileError(EwsError):
+    """Raised when the ground-truth file needed by `ews evaluate` is missing or malformed."""
