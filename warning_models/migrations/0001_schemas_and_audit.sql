@@ -17,8 +17,8 @@ create table audit.batches (
     validated_at    timestamptz,
     detail          jsonb
 );
--- At most one live batch per source and business date; superseded ones stay for the record.
-create unique index batches_one_live_per_day on audit.batches (source, business_date) where status <> 'superseded';
+-- At most one live batch (loaded or passed) per source and business date; the others stay for the record.
+create unique index batches_one_live_per_day on audit.batches (source, business_date) where status in ('loaded', 'passed');
 
 -- Every expectation evaluated by the gate, per batch.
 create table audit.dq_results (

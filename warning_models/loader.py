@@ -1,0 +1,204 @@
+"""Load one landing file (a batch) into its raw table with COPY, recording it in audit.batches.
+
+A batch is identified by source, business date and the sha256 of the file bytes:
+- the same file again is a no-op (idempotent);
+- a different file for the same source and date supersedes the earlier batch (its raw rows are replaced);
+- a file that breaks the landing contract is not loaded: it goes to quarantine with the file, line and rule.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import re
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+import psycopg2
+import psycopg2.extensions
+from psycopg2 import sql
+
+from warning_models.contract import Source, get_source
+from warning_models.errors import LandingError, Rule
+
+log = logging.getLogger(__name__)
+
+
+class LoadStatus(str, Enum):
+    LOADED = "loaded"  # new batch in raw, waiting for the gate
+    UNCHANGED = "unchanged"  # the same file was loaded before: nothing to do
+    REJECTED = "rejected"  # broke the landing contract: quarantined, nothing in raw
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    batch_id: str
+    source: str
+    business_date: dt.date
+    status: LoadStatus
+    row_count: int | None
+    batch_status: str  # the batch's status in audit.batches after the load
+    error: LandingError | None = None
+
+
+def batch_id_for(source: str, business_date: dt.date, checksum: str) -> str:
+    return f"{source}:{business_date.isoformat()}:{checksum[:12]}"
+
+
+def _parse(
+    path: Path, source: Source, content: bytes, business_date: dt.date, batch_id: str
+) -> tuple[list[str], bytes, list[int]]:
+    """Check encoding, header and row shape; return the header, a COPY-ready CSV body and each row's file line."""
+
+    def fail(line: int | None, rule: Rule, detail: str) -> LandingError:
+        return LandingError(path, line, rule, detail, source=source.name, business_date=business_date.isoformat())
+
+    if not content.strip():
+        raise fail(None, Rule.EMPTY_FILE, "the file is empty (not even a header)")
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        raise fail(line, Rule.ENCODING, f"byte {content[exc.start]:#04x} at offset {exc.start} is not UTF-8") from None
+    text = text.removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except (StopIteration, csv.Error) as exc:
+        raise fail(1, Rule.HEADER, f"no readable header: {exc}") from None
+    expected = set(source.column_names)
+    missing, extra = sorted(expected - set(header)), sorted(set(header) - expected)
+    if missing or extra or len(header) != len(set(header)):
+        parts = [f"missing {missing}" if missing else "", f"unexpected {extra}" if extra else ""]
+        if len(header) != len(set(header)):
+            parts.append("duplicate column names")
+        raise fail(1, Rule.HEADER, "; ".join(p for p in parts if p) + f"; the contract is {list(source.column_names)}")
+    not_null = {header.index(c.name): c.name for c in source.columns if not c.nullable}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    lines: list[int] = []
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise fail(line, Rule.COLUMN_COUNT, f"{len(row)} fields, the header has {len(header)}")
+            for i, name in not_null.items():
+                if row[i] == "":
+                    raise fail(line, Rule.NOT_NULL, f"column {name} is empty")
+            writer.writerow([batch_id, line, *row])
+            lines.append(line)
+    except csv.Error as exc:
+        raise fail(reader.line_num, Rule.CSV_SYNTAX, str(exc)) from None
+    return header, out.getvalue().encode("utf-8"), lines
+
+
+_COPY_CONTEXT = re.compile(r"line (\d+)(?:, column (\w+))?")
+
+
+def _copy_error(path: Path, source: Source, business_date: dt.date, exc: psycopg2.Error, lines: list[int]) -> LandingError:
+    """Translate a COPY error into the file line, column and rule that broke."""
+    context = (exc.diag.context or "") if exc.diag else ""
+    match = _COPY_CONTEXT.search(context)
+    line: int | None = None
+    detail = (exc.diag.message_primary if exc.diag and exc.diag.message_primary else str(exc)).strip()
+    if match:
+        copy_line = int(match.group(1))
+        line = lines[copy_line - 1] if 0 < copy_line <= len(lines) else None
+        if match.group(2):
+            column = match.group(2)
+            if column in source.column_names:
+                detail = f"column {column} ({source.column(column).type.value}): {detail}"
+    return LandingError(path, line, Rule.TYPE, detail, source=source.name, business_date=business_date.isoformat())
+
+
+def _quarantine_rejected(
+    cur: psycopg2.extensions.cursor, batch_id: str, source: Source, business_date: dt.date, path: Path, content: bytes, error: LandingError
+) -> None:
+    failures = json.dumps([error.as_dict()])
+    cur.execute(
+        """insert into quarantine.batches (batch_id, source, business_date, file_name, file_content, reason, failures)
+           values (%s, %s, %s, %s, %s, 'landing_contract', %s)
+           on conflict (batch_id) do update set failures = excluded.failures, released_at = null""",
+        (batch_id, source.name, business_date, str(path), psycopg2.Binary(content), failures),
+    )
+
+
+def _supersede(cur: psycopg2.extensions.cursor, source: Source, business_date: dt.date, keep: str) -> list[str]:
+    """Mark the live batch of this source and date (if another one) superseded and drop its raw rows."""
+    cur.execute(
+        """update audit.batches set status = 'superseded'
+           where source = %s and business_date = %s and status <> 'superseded' and batch_id <> %s
+           returning batch_id""",
+        (source.name, business_date, keep),
+    )
+    old = [r[0] for r in cur.fetchall()]
+    if old:
+        cur.execute(sql.SQL("delete from {} where batch_id = any(%s)").format(sql.Identifier("raw", source.name)), (old,))
+    return old
+
+
+def load_file(conn: psycopg2.extensions.connection, source_name: str, business_date: dt.date, path: Path) -> LoadResult:
+    """Load one file in one transaction (the caller's connection; committed here)."""
+    source = get_source(source_name)
+    content = path.read_bytes()
+    checksum = hashlib.sha256(content).hexdigest()
+    batch_id = batch_id_for(source.name, business_date, checksum)
+    with conn.cursor() as cur:
+        cur.execute("select status, row_count from audit.batches where batch_id = %s", (batch_id,))
+        existing = cur.fetchone()
+        if existing and existing[0] != "superseded":
+            conn.commit()
+            return LoadResult(batch_id, source.name, business_date, LoadStatus.UNCHANGED, existing[1], existing[0])
+        # Serialise loads of the same source and day (Airflow retries, parallel backfills).
+        cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{source.name}:{business_date}",))
+        try:
+            header, body, lines = _parse(path, source, content, business_date, batch_id)
+            cur.execute("savepoint copy_batch")
+            superseded = _supersede(cur, source, business_date, keep=batch_id)
+            _upsert_batch(cur, batch_id, source, business_date, path, checksum, "loaded")
+            columns = sql.SQL(", ").join(sql.Identifier(c) for c in ["batch_id", "source_line", *header])
+            try:
+                cur.copy_expert(
+                    sql.SQL("copy {} ({}) from stdin with (format csv, null '')")
+                    .format(sql.Identifier("raw", source.name), columns)
+                    .as_string(cur),
+                    io.BytesIO(body),
+                )
+            except psycopg2.Error as exc:
+                cur.execute("rollback to savepoint copy_batch")  # the earlier live batch stays live
+                raise _copy_error(path, source, business_date, exc, lines) from None
+        except LandingError as error:
+            _upsert_batch(cur, batch_id, source, business_date, path, checksum, "quarantined")
+            cur.execute(
+                "update audit.batches set validated_at = now(), detail = %s where batch_id = %s",
+                (json.dumps({"rejected": error.as_dict()}), batch_id),
+            )
+            _quarantine_rejected(cur, batch_id, source, business_date, path, content, error)
+            conn.commit()
+            log.warning("rejected %s", error)
+            return LoadResult(batch_id, source.name, business_date, LoadStatus.REJECTED, None, "quarantined", error)
+        cur.execute(
+            "update audit.batches set row_count = %s, detail = %s where batch_id = %s",
+            (len(lines), json.dumps({"superseded": superseded}) if superseded else None, batch_id),
+        )
+    conn.commit()
+    return LoadResult(batch_id, source.name, business_date, LoadStatus.LOADED, len(lines), "loaded")
+
+
+def _upsert_batch(
+    cur: psycopg2.extensions.cursor, batch_id: str, source: Source, business_date: dt.date, path: Path, checksum: str, status: str
+) -> None:
+    cur.execute(
+        """insert into audit.batches (batch_id, source, business_date, file_name, file_checksum, status)
+           values (%s, %s, %s, %s, %s, %s)
+           on conflict (batch_id) do update
+           set status = excluded.status, loaded_at = now(), validated_at = null, detail = null""",
+        (batch_id, source.name, business_date, str(path), checksum, status),
+    )
