@@ -1,0 +1,57 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'repayments') }}
+
+),
+
+renamed as (
+
+    select
+
+        ----------  ids
+        repayment_id,
+        loan_id,
+
+        ----------  numerics
+        due_amount,
+        paid_amount,
+
+        ----------  dates
+        due_date,
+
+        ----------  lineage
+        batch_id,
+        source_line
+
+    from source
+
+),
+
+passed_batches as (
+
+    {{ passed_batches('repayments') }}
+
+),
+
+passed_rows as (
+
+    select
+        renamed.*,
+        passed_batches.loaded_business_date
+
+    from renamed
+
+    inner join passed_batches
+        on renamed.batch_id = passed_batches.batch_id
+
+),
+
+latest_versions as (
+
+    {{ keep_latest_version('passed_rows', ['repayment_id']) }}
+
+)
+
+select * from latest_versions

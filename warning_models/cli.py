@@ -1,0 +1,200 @@
+"""`ews`: the command line of the early-warning system.
+
+  ews demo                     generate a bank, run every business day, print alerts and the evaluation
+  ews generate                 write the synthetic bank's landing files and truth file
+  ews run --date D             the daily pipeline for one business date
+  ews backfill --start S --end E
+  ews evaluate                 alerts against the truth file, stored in warning.evaluation_results
+  ews warehouse url|migrate    the warehouse in use (embedded unless EWS_DATABASE_URL is set)
+  ews dbt parse|build          dbt against the same warehouse (parse writes the manifest Cosmos reads)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+import time
+
+from warning_models.config import load_settings
+from warning_models.errors import EwsError
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _add_bank_options(p: argparse.ArgumentParser) -> None:
+    from warning_models.generator import BankConfig
+
+    d = BankConfig()
+    p.add_argument("--start", type=_date, default=d.start_date, help=f"first business date (default {d.start_date})")
+    p.add_argument("--days", type=int, default=d.days, help=f"business dates to generate (default {d.days})")
+    p.add_argument("--borrowers", type=int, default=d.n_borrowers, help=f"initial borrowers (default {d.n_borrowers})")
+    p.add_argument("--instruments", type=int, default=d.n_instruments, help=f"instruments (default {d.n_instruments})")
+    p.add_argument("--users", type=int, default=d.n_users, help=f"data users (default {d.n_users})")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
+
+
+def _bank_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from warning_models.generator import BankConfig
+
+    return BankConfig(
+        start_date=args.start, days=args.days, n_borrowers=args.borrowers, n_instruments=args.instruments,
+        n_users=args.users, seed=args.seed,
+    )
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from warning_models.generator import generate_bank
+
+    settings = load_settings()
+    summary = generate_bank(_bank_config(args), settings.landing_dir, settings.truth_path, progress=not args.quiet)
+    print(f"landing files in {settings.landing_dir}; truth file {settings.truth_path}")
+    print(summary)
+    return 0
+
+
+def _print_reports(reports: list, quiet: bool) -> None:  # type: ignore[type-arg]
+    for r in reports:
+        problems = r.ingest.quarantined + [f"{s} (missing)" for s in r.ingest.missing]
+        if problems:
+            print(f"{r.business_date}: held back: {'; '.join(problems)}")
+        elif not quiet:
+            print(f"{r.business_date}: ok")
+
+
+def _run_span(start: dt.date, end: dt.date, quiet: bool) -> int:
+    from warning_models.pipeline import backfill
+    from warning_models.summary import alert_summary, batch_summary
+    from warning_models.warehouse import connect, warehouse_url
+
+    settings = load_settings()
+    url = warehouse_url(settings)
+    t0 = time.perf_counter()
+    reports = backfill(start, end, settings=settings, url=url, progress=not quiet)
+    _print_reports(reports, quiet=True)
+    with connect(url) as conn:
+        print(f"\nBatches {start} .. {end}\n" + batch_summary(conn, start, end))
+        print(f"\nAlerts {start} .. {end}\n" + alert_summary(conn, start, end))
+    print(f"\n{len(reports)} business day(s) in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _run_span(args.date, args.date, args.quiet)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    if args.end < args.start:
+        raise EwsError(f"--end {args.end} is before --start {args.start}")
+    return _run_span(args.start, args.end, args.quiet)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from warning_models.evaluate import evaluate
+    from warning_models.summary import evaluation_table
+    from warning_models.warehouse import connect, migrate, warehouse_url
+
+    settings = load_settings()
+    url = warehouse_url(settings)
+    migrate(url)
+    with connect(url) as conn:
+        results = evaluate(conn, settings.truth_path)
+    print("Evaluation against the ground truth (stored in warning.evaluation_results)\n" + evaluation_table(results))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from warning_models.generator import generate_bank
+
+    settings = load_settings()
+    config = _bank_config(args)
+    print(f"Generating a synthetic bank: {config.days} business days from {config.start_date} into {settings.landing_dir}")
+    generate_bank(config, settings.landing_dir, settings.truth_path, progress=not args.quiet)
+    end = config.start_date + dt.timedelta(days=config.days - 1)
+    print(f"Running the daily pipeline for {config.start_date} .. {end}")
+    _run_span(config.start_date, end, args.quiet)
+    print()
+    return cmd_evaluate(args)
+
+
+def cmd_warehouse(args: argparse.Namespace) -> int:
+    from warning_models.warehouse import migrate, warehouse_url
+
+    url = warehouse_url(load_settings())
+    if args.action == "url":
+        print(url)
+    else:
+        applied = migrate(url)
+        print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    return 0
+
+
+def cmd_dbt(args: argparse.Namespace) -> int:
+    from warning_models.transform import run_dbt
+    from warning_models.warehouse import migrate, warehouse_url
+
+    settings = load_settings()
+    url = warehouse_url(settings)
+    migrate(url)
+    run_dbt([args.action], url, settings)
+    print(f"dbt {args.action}: ok (artifacts in {settings.dbt_target_dir})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ews", description="Early-warning system for financial risk.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="generate a bank, run every day, print alerts and the evaluation")
+    _add_bank_options(p)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("generate", help="write the synthetic bank's landing and truth files")
+    _add_bank_options(p)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("run", help="the daily pipeline for one business date")
+    p.add_argument("--date", type=_date, required=True)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("backfill", help="the pipeline for every business date of a span")
+    p.add_argument("--start", type=_date, required=True)
+    p.add_argument("--end", type=_date, required=True)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser("evaluate", help="alerts against the truth file")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("warehouse", help="the warehouse in use")
+    p.add_argument("action", choices=["url", "migrate"])
+    p.set_defaults(func=cmd_warehouse)
+
+    p = sub.add_parser("dbt", help="run dbt against the warehouse")
+    p.add_argument("action", choices=["parse", "build"])
+    p.set_defaults(func=cmd_dbt)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except EwsError as exc:
+        print(f"ews: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""The daily pipeline: load → gate → dbt → indicators and alerts, for one business date or a span.
+
+`run_day` is what the Airflow DAG does for one data interval. `backfill` runs the same stages for a span:
+load and gate every day in order, build the models once, then compute every day's indicators as of that day.
+Indicators only read rows dated on or before their as-of date, so the result equals day-by-day runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg2.extensions
+
+from warning_models.config import Settings, load_settings
+from warning_models.contract import SOURCE_ORDER, expected_sources, landing_path
+from warning_models.gate import GateResult, gate_batch
+from warning_models.loader import LoadResult, LoadStatus, load_file
+from warning_models.warehouse import connect, migrate, warehouse_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    business_date: dt.date
+    loads: list[LoadResult] = field(default_factory=list)
+    gates: list[GateResult] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def quarantined(self) -> list[str]:
+        rejected = [f"{r.source} ({r.error})" for r in self.loads if r.status is LoadStatus.REJECTED]
+        failed = [
+            f"{g.source} (failed {', '.join(f['expectation'] + ':' + str(f.get('column') or '') for f in g.failures)})"
+            for g in self.gates
+            if not g.passed
+        ]
+        return rejected + failed
+
+
+@dataclass
+class DayReport:
+    business_date: dt.date
+    ingest: IngestReport
+    indicators: list[Any] = field(default_factory=list)
+
+
+def days_between(start: dt.date, end: dt.date) -> Iterator[dt.date]:
+    day = start
+    while day <= end:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+@contextmanager
+def stage(conn: psycopg2.extensions.connection, run_id: str, business_date: dt.date, name: str) -> Iterator[dict[str, Any]]:
+    """Record a pipeline stage in audit.pipeline_runs; the yielded dict becomes its detail."""
+    detail: dict[str, Any] = {}
+    with conn.cursor() as cur:
+        cur.execute(
+            """insert into audit.pipeline_runs (run_id, business_date, stage, status) values (%s, %s, %s, 'running')
+               on conflict (run_id, stage) do update set status = 'running', started_at = now(), finished_at = null""",
+            (run_id, business_date, name),
+        )
+    conn.commit()
+    status = "failed"
+    try:
+        yield detail
+        status = "succeeded"
+    finally:
+        conn.rollback()
+        with conn.cursor() as cur:
+            cur.execute(
+                "update audit.pipeline_runs set status = %s, finished_at = now(), detail = %s where run_id = %s and stage = %s",
+                (status, json.dumps(detail, default=str), run_id, name),
+            )
+        conn.commit()
+
+
+def ingest_source(
+    conn: psycopg2.extensions.connection, url: str, settings: Settings, source: str, business_date: dt.date, report: IngestReport
+) -> None:
+    """Load and gate one source's batch for a day; a missing required file is recorded, not fatal."""
+    path = landing_path(settings.landing_dir, source, business_date)
+    if not path.is_file():
+        if source in expected_sources(business_date):
+            report.missing.append(source)
+            log.warning("missing landing file %s", path)
+        return
+    loaded = load_file(conn, source, business_date, path)
+    report.loads.append(loaded)
+    if loaded.batch_status == "loaded":  # new, or left ungated by an interrupted run
+        report.gates.append(gate_batch(conn, url, loaded.batch_id))
+
+
+def ingest_day(conn: psycopg2.extensions.connection, url: str, settings: Settings, business_date: dt.date) -> IngestReport:
+    report = IngestReport(business_date)
+    for source in SOURCE_ORDER:
+        ingest_source(conn, url, settings, source, business_date, report)
+    return report
+
+
+def _ingest_detail(report: IngestReport) -> dict[str, Any]:
+    return {
+        "loaded": {r.source: r.row_count for r in report.loads if r.status is LoadStatus.LOADED},
+        "unchanged": [r.source for r in report.loads if r.status is LoadStatus.UNCHANGED],
+        "quarantined": report.quarantined,
+        "missing": report.missing,
+    }
+
+
+def backfill(
+    start: dt.date,
+    end: dt.date,
+    *,
+    settings: Settings | None = None,
+    url: str | None = None,
+    progress: bool = False,
+) -> list[DayReport]:
+    """Run the pipeline for every business date from start to end (inclusive)."""
+    from warning_models.indicators import run_indicators
+    from warning_models.transform import run_dbt
+
+    settings = settings or load_settings()
+    url = url or warehouse_url(settings)
+    migrate(url)
+    run_id = f"{start.isoformat()}..{end.isoformat()}:{uuid.uuid4().hex[:8]}"
+    days = list(days_between(start, end))
+    reports: list[DayReport] = []
+    bar = _progress(days, "load + gate", progress)
+    with connect(url) as conn:
+        for day in bar:
+            with stage(conn, run_id, day, "load_and_gate") as detail:
+                ingest = ingest_day(conn, url, settings, day)
+                detail.update(_ingest_detail(ingest))
+            reports.append(DayReport(day, ingest))
+        with stage(conn, run_id, end, "dbt_build") as detail:
+            run_dbt(["build"], url, settings)
+            detail["models_through"] = end.isoformat()
+        for report in _progress(reports, "indicators", progress):
+            with stage(conn, run_id, report.business_date, "indicators") as detail:
+                report.indicators = run_indicators(url, report.business_date)
+                detail["indicators"] = [_outcome_detail(o) for o in report.indicators]
+    return reports
+
+
+def run_day(business_date: dt.date, *, settings: Settings | None = None, url: str | None = None) -> DayReport:
+    """The daily run for one business date (what the Airflow DAG does, in one process)."""
+    return backfill(business_date, business_date, settings=settings, url=url)[0]
+
+
+def _outcome_detail(outcome: Any) -> dict[str, Any]:
+    return {k: getattr(outcome, k) for k in ("indicator", "status", "alerts", "reason") if hasattr(outcome, k)}
+
+
+def _progress(items: list[Any], label: str, enabled: bool) -> Any:
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=label, unit="day")
