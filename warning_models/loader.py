@@ -23,7 +23,7 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
-from warning_models.contract import Source, get_source
+from warning_models.contract import ColumnType, Source, get_source
 from warning_models.errors import LandingError, Rule
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ def _parse(
             parts.append("duplicate column names")
         raise fail(1, Rule.HEADER, "; ".join(p for p in parts if p) + f"; the contract is {list(source.column_names)}")
     not_null = {header.index(c.name): c.name for c in source.columns if not c.nullable}
+    # Dates and timestamps must be ISO 8601; Postgres alone would also accept e.g. 03/04/2025 (ambiguous).
+    iso = {header.index(c.name): c for c in source.columns if c.type in _ISO_FORMATS}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     lines: list[int] = []
@@ -92,6 +94,9 @@ def _parse(
             for i, name in not_null.items():
                 if row[i] == "":
                     raise fail(line, Rule.NOT_NULL, f"column {name} is empty")
+            for i, column in iso.items():
+                if row[i] and not _ISO_FORMATS[column.type].match(row[i]):
+                    raise fail(line, Rule.TYPE, f"column {column.name} ({column.type.value}): {row[i]!r} is not ISO 8601")
             writer.writerow([batch_id, line, *row])
             lines.append(line)
     except csv.Error as exc:
@@ -99,6 +104,10 @@ def _parse(
     return header, out.getvalue().encode("utf-8"), lines
 
 
+_ISO_FORMATS = {
+    ColumnType.DATE: re.compile(r"^\d{4}-\d{2}-\d{2}$"),
+    ColumnType.TIMESTAMP: re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"),
+}
 _COPY_CONTEXT = re.compile(r"line (\d+)(?:, column (\w+))?")
 
 

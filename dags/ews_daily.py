@@ -1,0 +1,131 @@
+"""
+### ews_daily — the early-warning system's daily run
+
+For one **business date** (the UTC date the run's data interval starts on; the run at 06:00 UTC on D+1
+processes D):
+
+1. `migrate` — warehouse schemas ews owns (raw, quarantine, audit, warning) up to date.
+2. `ingest` — one mapped task per landing source: COPY the day's CSV into `raw`, then the source's Great
+   Expectations suite. A failing batch goes to `quarantine` with the failed expectations and file lines;
+   the other sources go on.
+3. `dbt` — staging → intermediate → marts (Cosmos, one task per model, tests after each model). Staging reads
+   only batches that passed the gate.
+4. `indicators` — one mapped task per domain (credit, market, macro, access): statsmodels fits written to
+   `warning.model_runs`, `warning.indicator_values` and `warning.alerts`.
+5. `summary` — batches held back and alerts raised, in the task log.
+
+Warehouse: `EWS_DATABASE_URL` in the Airflow environment (never in this file). Rerunning a date is idempotent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pendulum
+from airflow.sdk import dag, task
+from airflow.timetables.trigger import CronTriggerTimetable
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+
+from warning_models.config import parse_url
+from warning_models.contract import SOURCE_ORDER
+from warning_models.privacy import TELEMETRY_OFF
+from warning_models.schedule import CRON, INTERVAL
+
+os.environ.update(TELEMETRY_OFF)
+
+DBT_PROJECT_DIR = Path(os.environ.get("EWS_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
+DBT_MANIFEST = Path(os.environ.get("EWS_DBT_TARGET_DIR", DBT_PROJECT_DIR / "target")) / "manifest.json"
+DOMAINS = ["credit", "market", "macro", "access"]
+
+
+def _dbt_env() -> dict[str, str]:
+    url = os.environ.get("EWS_DATABASE_URL")
+    return parse_url(url).dbt_env() if url else {}
+
+
+def _business_date() -> "pendulum.Date":
+    from airflow.sdk import get_current_context
+
+    from warning_models.schedule import business_date_for
+
+    return business_date_for(get_current_context()["data_interval_start"])
+
+
+@dag(
+    schedule=CronTriggerTimetable(CRON, timezone="UTC", interval=INTERVAL),
+    start_date=pendulum.datetime(2025, 1, 2, 6, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "risk-data-engineering", "retries": 1, "retry_delay": pendulum.duration(minutes=2)},
+    tags=["ews", "daily", "risk"],
+    doc_md=__doc__,
+)
+def ews_daily() -> None:
+    @task
+    def migrate() -> list[str]:
+        from warning_models.warehouse import migrate as apply_migrations
+
+        return apply_migrations()
+
+    @task(map_index_template="{{ ews_source }}")
+    def ingest(source: str) -> dict[str, object]:
+        from airflow.sdk import get_current_context
+
+        from warning_models.config import load_settings
+        from warning_models.pipeline import IngestReport, ingest_source
+        from warning_models.warehouse import connect, warehouse_url
+
+        get_current_context()["ews_source"] = source  # type: ignore[typeddict-unknown-key]
+        settings = load_settings()
+        url = warehouse_url(settings)
+        report = IngestReport(_business_date())
+        with connect(url) as conn:
+            ingest_source(conn, url, settings, source, report.business_date, report)
+        return {"source": source, "business_date": str(report.business_date), "held_back": report.quarantined,
+                "missing": report.missing}
+
+    dbt = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR, manifest_path=DBT_MANIFEST, install_dbt_deps=False, env_vars=_dbt_env()
+        ),
+        profile_config=ProfileConfig(
+            profile_name="ews", target_name="warehouse", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
+        ),
+        execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH),
+    )
+
+    @task(map_index_template="{{ ews_domain }}")
+    def indicators(domain: str) -> list[dict[str, object]]:
+        from airflow.sdk import get_current_context
+
+        get_current_context()["ews_domain"] = domain  # type: ignore[typeddict-unknown-key]
+        from warning_models.indicators import run_indicators
+        from warning_models.warehouse import warehouse_url
+
+        outcomes = run_indicators(warehouse_url(), _business_date(), [domain])
+        return [{k: str(v) for k, v in vars(o).items()} for o in outcomes]
+
+    @task
+    def summary(ingested: list[dict[str, object]]) -> dict[str, object]:
+        from warning_models.summary import alert_summary
+        from warning_models.warehouse import connect, warehouse_url
+
+        day = _business_date()
+        held = [item for item in ingested if item["held_back"] or item["missing"]]
+        with connect(warehouse_url()) as conn:
+            print(f"Alerts for {day}\n{alert_summary(conn, day, day)}")
+        for item in held:
+            print(f"held back: {item}")
+        return {"business_date": str(day), "held_back": held}
+
+    ingested = ingest.expand(source=list(SOURCE_ORDER))
+    migrate() >> ingested >> dbt
+    scored = indicators.expand(domain=DOMAINS)
+    dbt >> scored >> summary(ingested)
+
+
+ews_daily()

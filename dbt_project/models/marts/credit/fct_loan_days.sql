@@ -1,0 +1,56 @@
+with
+
+performance as (
+
+    select * from {{ ref('stg_core__loan_performance') }}
+
+),
+
+loans as (
+
+    select * from {{ ref('int_loans_joined_to_borrowers') }}
+
+),
+
+repayments as (
+
+    select * from {{ ref('int_repayments_aggregated_to_loan_days') }}
+
+),
+
+loan_days as (
+
+    -- Inner join to loans: a performance row whose loan has not passed the gate yet waits for it.
+    select
+        performance.loan_day_key,
+        performance.loan_id,
+        loans.borrower_id,
+        performance.performance_date,
+        loans.product,
+        loans.segment,
+        loans.region,
+        loans.institution_id,
+        loans.origination_date,
+        loans.principal_amount,
+        loans.interest_rate_pct,
+        performance.balance_amount,
+        performance.days_past_due,
+        {{ delinquency_bucket('performance.days_past_due') }} as delinquency_bucket,
+        performance.days_past_due >= {{ var('default_days_past_due') }} as is_default,
+        coalesce(repayments.due_amount, 0) as due_amount,
+        coalesce(repayments.paid_amount, 0) as paid_amount,
+        {{ months_between('loans.origination_date', 'performance.performance_date') }} as months_on_book
+
+    from performance
+
+    inner join loans
+        on performance.loan_id = loans.loan_id
+
+    left join repayments
+        on
+            performance.loan_id = repayments.loan_id
+            and performance.performance_date = repayments.due_date
+
+)
+
+select * from loan_days

@@ -1,0 +1,335 @@
+"""Synthetic dbt marts for the indicator tests: the five tables, seeded, with one planted anomaly per domain.
+
+Everything is generated with numpy from a seed, so every run writes the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import psycopg2.extensions
+
+MARTS_DDL = """
+create schema if not exists marts;
+drop table if exists marts.fct_loan_days, marts.fct_market_index_days, marts.fct_instrument_returns,
+    marts.fct_credit_to_gdp_quarters, marts.fct_user_days;
+create table marts.fct_loan_days (
+    loan_day_key text primary key, loan_id text, borrower_id text, performance_date date, product text,
+    segment text, region text, origination_date date, principal_amount numeric, interest_rate_pct numeric,
+    balance_amount numeric, days_past_due bigint, delinquency_bucket text, is_default boolean,
+    due_amount numeric, paid_amount numeric, months_on_book integer);
+create table marts.fct_market_index_days (
+    price_date date primary key, instruments_count integer, index_log_return double precision,
+    index_level double precision);
+create table marts.fct_instrument_returns (
+    instrument_day_key text primary key, instrument_id text, price_date date, close_price numeric,
+    log_return double precision, simple_return double precision);
+create table marts.fct_credit_to_gdp_quarters (
+    economy_quarter_key text primary key, economy_code text, period_end_date date, credit_amount numeric,
+    gdp_amount numeric, gdp_4q_amount numeric, credit_to_gdp_pct double precision, published_date date);
+create table marts.fct_user_days (
+    user_day_key text primary key, user_id text, activity_date date, events_count bigint, rows_read bigint,
+    select_count bigint, export_count bigint, failed_login_count bigint, off_hours_events_count bigint,
+    sensitive_object_events_count bigint, distinct_objects_count bigint, distinct_ips_count bigint,
+    new_ip_count bigint);
+"""
+
+
+def copy_frame(conn: psycopg2.extensions.connection, table: str, frame: pd.DataFrame) -> None:
+    """Append a DataFrame to a table with COPY (NULL as an empty field)."""
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, header=False, na_rep="")
+    buffer.seek(0)
+    with conn.cursor() as cur:
+        cur.copy_expert(f"copy {table} ({', '.join(frame.columns)}) from stdin with (format csv)", buffer)
+
+
+def _dates(start: dt.date, n: int) -> list[dt.date]:
+    return [start + dt.timedelta(days=i) for i in range(n)]
+
+
+# ------------------------------------------------------------------------------------------------ credit
+
+PRODUCTS = ("card", "mortgage", "personal")
+
+
+@dataclass(frozen=True)
+class LoanBook:
+    """Planted loans: ``sliding`` miss their instalments from ``slide_start`` on (dpd 40-60 on as_of)."""
+
+    n_loans: int = 300
+    start: dt.date = dt.date(2024, 1, 1)
+    n_days: int = 182
+    seed: int = 7
+    sliding: tuple[str, ...] = ("L9001", "L9002", "L9003")
+    sliding_first_missed: tuple[int, ...] = (135, 128, 140)  # day index of the first missed instalment
+    healthy: tuple[str, ...] = ("L0000",)
+    bad_share: float = 0.12
+    wobbly_share: float = 0.12
+
+
+def loan_days(book: LoanBook = LoanBook()) -> pd.DataFrame:
+    rng = np.random.default_rng(book.seed)
+    days = np.arange(book.n_days)
+    dates = np.array(_dates(book.start, book.n_days), dtype="datetime64[D]")
+    ids = [f"L{i:04d}" for i in range(book.n_loans)] + list(book.sliding)
+    frames = []
+    for n, loan_id in enumerate(ids):
+        product = PRODUCTS[rng.integers(len(PRODUCTS))]
+        principal = float(np.round(rng.uniform(2_000, 50_000), 2))
+        term_months = int(rng.choice([24, 36, 60]))
+        age0 = int(rng.integers(30, 700))  # days on book at the start
+        instalment = round(principal / term_months, 2)
+        due_offset = int(rng.integers(0, 30))
+        due_days = days[(days % 30) == due_offset]
+        u = rng.uniform()
+        first_missed: int | None = None
+        cure_after: int | None = None
+        if loan_id in book.sliding:
+            first_missed = book.sliding_first_missed[book.sliding.index(loan_id)]
+        elif loan_id in book.healthy:
+            pass
+        elif u < book.bad_share:
+            first_missed = int(rng.integers(0, book.n_days))
+        elif u < book.bad_share + book.wobbly_share:
+            first_missed = int(rng.integers(0, book.n_days))
+            cure_after = int(rng.choice([1, 2]))  # instalments missed before catching up
+        if first_missed is not None:
+            first_missed = int(due_days[due_days >= first_missed][0]) if (due_days >= first_missed).any() else None
+        due = np.zeros(book.n_days)
+        due[due_days] = instalment
+        paid = due.copy()
+        dpd = np.zeros(book.n_days)
+        if first_missed is not None:
+            missed_days = due_days[due_days >= first_missed]
+            if cure_after is not None:
+                missed = missed_days[:cure_after]
+                paid[missed] = 0.0
+                cure_day = missed[-1] + 30
+                if cure_day < book.n_days:
+                    paid[cure_day] = instalment * (cure_after + 1)
+                    span = (days >= first_missed) & (days < cure_day)
+                else:
+                    span = days >= first_missed
+                dpd[span] = days[span] - first_missed
+            else:
+                paid[missed_days] = 0.0
+                # a partial payment on the instalment before the first miss: an early sign
+                before = due_days[due_days < first_missed]
+                if len(before) and rng.uniform() < 0.5:
+                    paid[before[-1]] = round(instalment * rng.uniform(0.2, 0.6), 2)
+                span = days >= first_missed
+                dpd[span] = days[span] - first_missed
+        if loan_id in book.healthy:
+            paid = due.copy()
+        age = age0 + days
+        months = age // 30
+        balance = np.maximum(principal * (1 - months / term_months), instalment)
+        is_default = dpd >= 90
+        bucket = np.select(
+            [dpd == 0, dpd < 30, dpd < 60, dpd < 90], ["current", "1-29", "30-59", "60-89"], default="90+"
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "loan_day_key": [f"{loan_id}:{d}" for d in dates.astype(str)],
+                    "loan_id": loan_id,
+                    "borrower_id": f"B{n:05d}",
+                    "performance_date": dates,
+                    "product": product,
+                    "segment": "retail",
+                    "region": "north" if n % 2 else "south",
+                    "origination_date": np.datetime64(book.start, "D") - age0,
+                    "principal_amount": principal,
+                    "interest_rate_pct": 5.5,
+                    "balance_amount": np.round(balance, 2),
+                    "days_past_due": dpd.astype(np.int64),
+                    "delinquency_bucket": bucket,
+                    "is_default": is_default,
+                    "due_amount": due,
+                    "paid_amount": paid,
+                    "months_on_book": months.astype(np.int64),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+# ------------------------------------------------------------------------------------------------ market
+
+
+@dataclass(frozen=True)
+class MarketPath:
+    """Weekday index returns: calm sd, with high-volatility ``episodes`` (first, last date, daily sd)."""
+
+    start: dt.date = dt.date(2022, 9, 1)
+    end: dt.date = dt.date(2024, 8, 30)
+    seed: int = 11
+    calm_sd: float = 0.008
+    episodes: tuple[tuple[dt.date, dt.date, float], ...] = (
+        (dt.date(2023, 3, 6), dt.date(2023, 4, 14), 0.03),
+        (dt.date(2024, 6, 3), dt.date(2024, 7, 19), 0.035),
+    )
+
+
+def market_index_days(path: MarketPath = MarketPath()) -> pd.DataFrame:
+    rng = np.random.default_rng(path.seed)
+    dates = [d for d in _dates(path.start, (path.end - path.start).days + 1) if d.weekday() < 5]
+    sd = np.full(len(dates), path.calm_sd)
+    for first, last, episode_sd in path.episodes:
+        sd[[first <= d <= last for d in dates]] = episode_sd
+    returns = rng.normal(0.0002, sd)
+    returns[0] = np.nan
+    level = 100 * np.exp(np.nancumsum(returns))
+    return pd.DataFrame(
+        {"price_date": dates, "instruments_count": 50, "index_log_return": returns, "index_level": level}
+    )
+
+
+# ------------------------------------------------------------------------------------------------ macro
+
+
+@dataclass(frozen=True)
+class Economies:
+    """Quarterly credit-to-GDP ratios; ``boom`` economies add ``boom_pp_per_quarter`` over the last quarters."""
+
+    first_quarter_end: dt.date = dt.date(1995, 3, 31)
+    last_quarter_end: dt.date = dt.date(2024, 3, 31)
+    publication_lag_days: int = 80
+    seed: int = 5
+    steady: tuple[str, ...] = ("AA", "CC")
+    boom: tuple[str, ...] = ("BB",)
+    boom_quarters: int = 10
+    boom_pp_per_quarter: float = 2.5
+    young: tuple[str, ...] = ("DD",)  # only the last 8 quarters: too short to have a gap
+
+
+def _quarter_ends(first: dt.date, last: dt.date) -> list[dt.date]:
+    out = []
+    year, quarter = first.year, (first.month - 1) // 3 + 1
+    while True:
+        month = quarter * 3
+        end = dt.date(year + (month == 12), 1 if month == 12 else month + 1, 1) - dt.timedelta(days=1)
+        if end > last:
+            return out
+        out.append(end)
+        year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+
+
+def credit_to_gdp_quarters(spec: Economies = Economies()) -> pd.DataFrame:
+    rng = np.random.default_rng(spec.seed)
+    quarters = _quarter_ends(spec.first_quarter_end, spec.last_quarter_end)
+    rows = []
+    for code in (*spec.steady, *spec.boom, *spec.young):
+        n = len(quarters)
+        noise = np.zeros(n)
+        for t in range(1, n):
+            noise[t] = 0.6 * noise[t - 1] + rng.normal(0, 0.4)
+        ratio = 80 + 0.15 * np.arange(n) + noise
+        if code in spec.boom:
+            ratio[-spec.boom_quarters :] += spec.boom_pp_per_quarter * np.arange(1, spec.boom_quarters + 1)
+        keep = range(n - 8, n) if code in spec.young else range(n)
+        gdp = 1000 * 1.01 ** np.arange(n)
+        for t in keep:
+            gdp_4q = gdp[max(0, t - 3) : t + 1].sum()
+            rows.append(
+                {
+                    "economy_quarter_key": f"{code}:{quarters[t]}",
+                    "economy_code": code,
+                    "period_end_date": quarters[t],
+                    "credit_amount": round(ratio[t] * gdp_4q / 100, 2),
+                    "gdp_amount": round(gdp[t], 2),
+                    "gdp_4q_amount": round(gdp_4q, 2),
+                    "credit_to_gdp_pct": ratio[t],
+                    "published_date": quarters[t] + dt.timedelta(days=spec.publication_lag_days),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------------ access
+
+
+@dataclass(frozen=True)
+class UserActivity:
+    """Daily user activity; ``insider`` has an insider-like day and ``busy`` a plain 2x day on ``day``."""
+
+    start: dt.date = dt.date(2024, 3, 1)
+    end: dt.date = dt.date(2024, 7, 31)
+    n_users: int = 30
+    seed: int = 3
+    day: dt.date = dt.date(2024, 6, 28)
+    insider: str = "u007"
+    busy: str = "u003"
+    weekend_factor: float = 0.15
+    day_noise_sd: float = 0.15
+    new_ip_rate: float = 0.01
+    overrides: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def user_days(spec: UserActivity = UserActivity()) -> pd.DataFrame:
+    rng = np.random.default_rng(spec.seed)
+    dates = _dates(spec.start, (spec.end - spec.start).days + 1)
+    weekday = np.array([d.weekday() for d in dates])
+    n = len(dates)
+    frames = []
+    for i in range(spec.n_users):
+        user = f"u{i:03d}"
+        rate = rng.uniform(20, 200) * np.where(weekday >= 5, spec.weekend_factor, 1.0)
+        events = rng.poisson(rate * np.exp(rng.normal(0, spec.day_noise_sd, n)))
+        rows_per_event = rng.uniform(50, 500)
+        rows = np.round(events * rows_per_event * np.exp(rng.normal(0, 0.2, n))).astype(np.int64)
+        sensitive_p = 0.05 if i % 2 else 0.0
+        frame = pd.DataFrame(
+            {
+                "user_id": user,
+                "activity_date": dates,
+                "events_count": events,
+                "rows_read": rows,
+                "select_count": np.round(events * 0.8).astype(np.int64),
+                "export_count": rng.binomial(events, 0.005),
+                "failed_login_count": rng.poisson(0.1, n),
+                "off_hours_events_count": rng.binomial(events, 0.02),
+                "sensitive_object_events_count": rng.binomial(events, sensitive_p),
+                "distinct_objects_count": np.minimum(events, rng.poisson(8, n)),
+                "distinct_ips_count": np.where(events > 0, 1, 0),
+                "new_ip_count": ((rng.uniform(size=n) < spec.new_ip_rate) & (events > 0)).astype(np.int64),
+            }
+        )
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    on_day = out["activity_date"] == spec.day
+
+    def scale(user: str, column: str, factor: float) -> None:
+        mask = on_day & (out["user_id"] == user)
+        out.loc[mask, column] = np.round(out.loc[mask, column] * factor).astype(np.int64)
+
+    # an insider-like day: 5x events, bulk export of ~50x rows, off hours, a new IP, sensitive objects
+    scale(spec.insider, "events_count", 5)
+    scale(spec.insider, "rows_read", 50)
+    insider_day = on_day & (out["user_id"] == spec.insider)
+    out.loc[insider_day, ["off_hours_events_count", "sensitive_object_events_count", "export_count"]] = [40, 30, 12]
+    out.loc[insider_day, ["new_ip_count", "distinct_ips_count"]] = [1, 2]
+    # an ordinary busy day: twice the usual work, nothing else unusual
+    for column in ("events_count", "rows_read", "select_count", "off_hours_events_count"):
+        scale(spec.busy, column, 2)
+    for user, values in spec.overrides.items():
+        mask = on_day & (out["user_id"] == user)
+        for column, value in values.items():
+            out.loc[mask, column] = value
+    out.insert(0, "user_day_key", out["user_id"] + ":" + out["activity_date"].astype(str))
+    return out
+
+
+def load_marts(conn: psycopg2.extensions.connection, book: LoanBook = LoanBook()) -> None:
+    """Create the five marts tables and fill them with the default synthetic data."""
+    with conn.cursor() as cur:
+        cur.execute(MARTS_DDL)
+    copy_frame(conn, "marts.fct_loan_days", loan_days(book))
+    copy_frame(conn, "marts.fct_market_index_days", market_index_days())
+    copy_frame(conn, "marts.fct_credit_to_gdp_quarters", credit_to_gdp_quarters())
+    copy_frame(conn, "marts.fct_user_days", user_days())

@@ -1,0 +1,80 @@
+"""The GX gate: passing batches go on, failing batches move to quarantine with the failed rules and lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import psycopg2
+
+from warning_models.gate import gate_batch
+from warning_models.loader import load_file
+
+DAY = dt.date(2025, 3, 3)
+HEADER = "instrument_id,price_date,close_price\n"
+
+
+def _load(url: str, tmp_path: Path, body: str, source: str = "market_prices", header: str = HEADER) -> str:
+    path = tmp_path / f"{source}.csv"
+    path.write_text(header + body)
+    with psycopg2.connect(url) as conn:
+        return load_file(conn, source, DAY, path).batch_id
+
+
+def _one(url: str, sql: str, *params: object) -> tuple:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchone()
+
+
+def test_a_clean_batch_passes_and_its_results_are_stored(warehouse: str, tmp_path: Path) -> None:
+    batch = _load(warehouse, tmp_path, "EQ01,2025-03-03,10\nEQ02,2025-03-03,20\n")
+    with psycopg2.connect(warehouse) as conn:
+        result = gate_batch(conn, warehouse, batch)
+    assert result.passed and result.evaluated >= 6
+    assert _one(warehouse, "select status from audit.batches where batch_id = %s", batch) == ("passed",)
+    assert _one(warehouse, "select count(*), bool_and(success) from audit.dq_results where batch_id = %s", batch) == (
+        result.evaluated,
+        True,
+    )
+
+
+def test_a_failing_batch_is_quarantined_with_rule_and_lines(warehouse: str, tmp_path: Path) -> None:
+    # a negative price on line 3, a row dated the day before on line 4, a duplicate key on lines 2 and 5
+    batch = _load(warehouse, tmp_path, "EQ01,2025-03-03,10\nEQ02,2025-03-03,-4\nEQ03,2025-03-02,7\nEQ01,2025-03-03,10\n")
+    with psycopg2.connect(warehouse) as conn:
+        result = gate_batch(conn, warehouse, batch)
+    assert not result.passed
+    failed = {(f["expectation"], f["column"]): f for f in result.failures}
+    assert {k[0] for k in failed} == {"expect_column_values_to_be_between", "expect_compound_columns_to_be_unique"}
+    assert [e["line"] for e in failed[("expect_column_values_to_be_between", "close_price")]["examples"]] == [3]
+    assert [e["line"] for e in failed[("expect_column_values_to_be_between", "price_date")]["examples"]] == [4]
+    assert _one(warehouse, "select status from audit.batches where batch_id = %s", batch) == ("quarantined",)
+    assert _one(warehouse, "select count(*) from raw.market_prices") == (0,)  # never reaches staging
+    reason, n_failures, content = _one(
+        warehouse, "select reason, jsonb_array_length(failures), file_content from quarantine.batches where batch_id = %s", batch
+    )
+    assert (reason, n_failures) == ("expectations", len(result.failures))
+    assert bytes(content) == (tmp_path / "market_prices.csv").read_bytes()  # nothing lost
+    assert _one(warehouse, "select count(*) filter (where not success) from audit.dq_results where batch_id = %s", batch) == (
+        len(result.failures),
+    )
+
+
+def test_gating_a_decided_batch_again_changes_nothing(warehouse: str, tmp_path: Path) -> None:
+    batch = _load(warehouse, tmp_path, "EQ01,2025-03-03,10\n")
+    with psycopg2.connect(warehouse) as conn:
+        gate_batch(conn, warehouse, batch)
+        again = gate_batch(conn, warehouse, batch)
+    assert again.passed and again.evaluated == 0
+    assert _one(warehouse, "select count(*) from raw.market_prices") == (1,)
+
+
+def test_access_events_outside_the_business_date_fail(warehouse: str, tmp_path: Path) -> None:
+    header = "event_id,event_at,user_id,client_ip,action,object_name,rows_read\n"
+    body = "E1,2025-03-03T09:00:00+00:00,U001,10.0.0.1,select,core.loans,10\nE2,2025-03-04T00:00:01+00:00,U001,10.0.0.1,select,core.loans,5\n"
+    batch = _load(warehouse, tmp_path, body, source="access_events", header=header)
+    with psycopg2.connect(warehouse) as conn:
+        result = gate_batch(conn, warehouse, batch)
+    assert not result.passed
+    assert [(f["column"], [e["line"] for e in f["examples"]]) for f in result.failures] == [("event_at", [3])]

@@ -1,0 +1,95 @@
+"""Loading landing files: idempotent batches, supersession, and contract breaks named by file, line and rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from warning_models.errors import Rule
+from warning_models.loader import LoadStatus, load_file
+
+DAY = dt.date(2025, 3, 3)
+HEADER = "instrument_id,price_date,close_price\n"
+
+
+def _write(tmp_path: Path, text: str | bytes, name: str = "2025-03-03.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+def _rows(url: str, sql: str) -> list[tuple]:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+def test_load_is_idempotent_and_numbers_rows_by_file_line(warehouse: str, tmp_path: Path) -> None:
+    path = _write(tmp_path, HEADER + "EQ01,2025-03-03,10.5\nEQ02,2025-03-03,20\n")
+    with psycopg2.connect(warehouse) as conn:
+        first = load_file(conn, "market_prices", DAY, path)
+        again = load_file(conn, "market_prices", DAY, path)
+    assert first.status is LoadStatus.LOADED and first.row_count == 2
+    assert again.status is LoadStatus.UNCHANGED and again.batch_id == first.batch_id
+    assert _rows(warehouse, "select source_line, instrument_id from raw.market_prices order by 1") == [(2, "EQ01"), (3, "EQ02")]
+    assert _rows(warehouse, "select count(*), min(row_count), min(file_checksum) is not null from audit.batches") == [(1, 2, True)]
+
+
+def test_columns_in_any_order_are_loaded_by_name(warehouse: str, tmp_path: Path) -> None:
+    path = _write(tmp_path, "close_price,instrument_id,price_date\n10.5,EQ01,2025-03-03\n")
+    with psycopg2.connect(warehouse) as conn:
+        assert load_file(conn, "market_prices", DAY, path).status is LoadStatus.LOADED
+    assert _rows(warehouse, "select instrument_id, close_price::text from raw.market_prices") == [("EQ01", "10.5")]
+
+
+def test_a_corrected_file_supersedes_the_earlier_batch(warehouse: str, tmp_path: Path) -> None:
+    with psycopg2.connect(warehouse) as conn:
+        old = load_file(conn, "market_prices", DAY, _write(tmp_path, HEADER + "EQ01,2025-03-03,10\n", "a.csv"))
+        new = load_file(conn, "market_prices", DAY, _write(tmp_path, HEADER + "EQ01,2025-03-03,11\nEQ02,2025-03-03,5\n", "b.csv"))
+    assert new.status is LoadStatus.LOADED
+    assert _rows(warehouse, "select count(*), sum(close_price) from raw.market_prices") == [(2, 16)]
+    statuses = dict(_rows(warehouse, "select batch_id, status from audit.batches"))
+    assert statuses == {old.batch_id: "superseded", new.batch_id: "loaded"}
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "rule", "words"),
+    [
+        (b"", None, Rule.EMPTY_FILE, "empty"),
+        (HEADER.replace(",close_price", "") + "EQ01,2025-03-03\n", 1, Rule.HEADER, "missing ['close_price']"),
+        (HEADER.strip() + ",venue\nEQ01,2025-03-03,1,X\n", 1, Rule.HEADER, "unexpected ['venue']"),
+        (HEADER + "EQ01,2025-03-03,1\nEQ02,2025-03-03\n", 3, Rule.COLUMN_COUNT, "2 fields"),
+        (HEADER + "EQ01,2025-03-03,1\nEQ02,2025-03-03,ten\n", 3, Rule.TYPE, "close_price (numeric)"),
+        (HEADER + "EQ01,03/03/2025,1\n", 2, Rule.TYPE, "price_date (date)"),
+        (HEADER + "EQ01,2025-03-03,1\n,2025-03-03,2\n", 3, Rule.NOT_NULL, "instrument_id"),
+        (HEADER.encode() + b"EQ01,2025-03-03,1\n\xff\xfeQ02,2025-03-03,2\n", 3, Rule.ENCODING, "not UTF-8"),
+        (HEADER + 'EQ01,2025-03-03,"1\n', 2, Rule.CSV_SYNTAX, ""),
+    ],
+    ids=["empty", "missing-column", "extra-column", "short-row", "bad-number", "bad-date", "null-key", "latin1", "unclosed-quote"],
+)
+def test_contract_breaks_are_quarantined_with_file_line_and_rule(
+    warehouse: str, tmp_path: Path, content: bytes | str, line: int | None, rule: Rule, words: str
+) -> None:
+    path = _write(tmp_path, content)
+    with psycopg2.connect(warehouse) as conn:
+        result = load_file(conn, "market_prices", DAY, path)
+    assert result.status is LoadStatus.REJECTED
+    assert result.error is not None
+    assert (result.error.line, result.error.rule) == (line, rule)
+    assert words in result.error.detail
+    assert str(path) in str(result.error)
+    assert _rows(warehouse, "select count(*) from raw.market_prices") == [(0,)]
+    kept = _rows(warehouse, "select file_content, reason, failures->0->>'rule' from quarantine.batches")
+    assert [(bytes(kept[0][0]), kept[0][1], kept[0][2])] == [(path.read_bytes(), "landing_contract", rule.value)]
+
+
+def test_a_broken_correction_leaves_the_good_batch_live(warehouse: str, tmp_path: Path) -> None:
+    with psycopg2.connect(warehouse) as conn:
+        good = load_file(conn, "market_prices", DAY, _write(tmp_path, HEADER + "EQ01,2025-03-03,10\n", "a.csv"))
+        bad = load_file(conn, "market_prices", DAY, _write(tmp_path, HEADER + "EQ01,2025-03-03,x\n", "b.csv"))
+    assert bad.status is LoadStatus.REJECTED
+    assert dict(_rows(warehouse, "select batch_id, status from audit.batches")) == {good.batch_id: "loaded", bad.batch_id: "quarantined"}
+    assert _rows(warehouse, "select count(*) from raw.market_prices") == [(1,)]
