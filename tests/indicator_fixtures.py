@@ -66,7 +66,7 @@ class LoanBook:
     n_days: int = 182
     seed: int = 7
     sliding: tuple[str, ...] = ("L9001", "L9002", "L9003")
-    sliding_first_missed: tuple[int, ...] = (135, 128, 140)  # day index of the first missed instalment
+    sliding_first_missed: tuple[int, ...] = (110, 115, 120)  # day index of the first missed instalment
     healthy: tuple[str, ...] = ("L0000",)
     bad_share: float = 0.12
     wobbly_share: float = 0.12
@@ -97,7 +97,7 @@ def loan_days(book: LoanBook = LoanBook()) -> pd.DataFrame:
             first_missed = int(rng.integers(0, book.n_days))
         elif u < book.bad_share + book.wobbly_share:
             first_missed = int(rng.integers(0, book.n_days))
-            cure_after = int(rng.choice([1, 2]))  # instalments missed before catching up
+            cure_after = int(rng.choice([1, 2, 3]))  # instalments missed before catching up
         if first_missed is not None:
             first_missed = int(due_days[due_days >= first_missed][0]) if (due_days >= first_missed).any() else None
         due = np.zeros(book.n_days)
@@ -124,6 +124,11 @@ def loan_days(book: LoanBook = LoanBook()) -> pd.DataFrame:
                     paid[before[-1]] = round(instalment * rng.uniform(0.2, 0.6), 2)
                 span = days >= first_missed
                 dpd[span] = days[span] - first_missed
+                if loan_id not in book.sliding and len(missed_days) >= 3 and rng.uniform() < 0.4:
+                    # one instalment caught up between the second and third miss: dpd drops by a month
+                    catch = int(missed_days[1] + rng.integers(5, 25))
+                    paid[catch] += instalment
+                    dpd[catch:] = days[catch:] - missed_days[1]
         if loan_id in book.healthy:
             paid = due.copy()
         age = age0 + days
