@@ -21,6 +21,18 @@ from warning_models.config import Settings, load_settings
 from warning_models.warehouse import migrate
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+# Airflow reads its settings at import: give the test session its own home and SQLite metadata DB.
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="ews-test-airflow-")
+os.environ.update(
+    {
+        "AIRFLOW_HOME": _AIRFLOW_HOME,
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(Path(__file__).resolve().parents[1] / "dags"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME}/airflow.db",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+    }
+)
 _counter = itertools.count()
 
 
@@ -101,3 +113,15 @@ def small_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = load_settings({"EWS_HOME": str(home)})
     generate_bank(BankConfig(**SMALL_BANK), settings.landing_dir, settings.truth_path, progress=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def dbt_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dbt target folder holding manifest.json from `dbt parse` (no database needed), for Cosmos."""
+    from warning_models.transform import run_dbt
+
+    target = tmp_path_factory.mktemp("dbt_target")
+    settings = load_settings({"EWS_HOME": str(target), "EWS_DBT_TARGET_DIR": str(target)})
+    run_dbt(["parse"], "postgresql://parse-only@localhost:5432/none", settings)
+    assert (target / "manifest.json").is_file()
+    return target
