@@ -104,6 +104,10 @@ def settings_for(home: Path, url: str) -> Settings:
 SMALL_BANK = dict(start_date=dt.date(2025, 1, 1), days=130, n_borrowers=500, n_instruments=10, n_users=20, n_economies=4, seed=7)
 
 
+START: dt.date = SMALL_BANK["start_date"]  # type: ignore[assignment]
+END = START + dt.timedelta(days=int(SMALL_BANK["days"]) - 1)  # type: ignore[call-overload]
+
+
 @pytest.fixture(scope="session")
 def small_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """EWS_HOME of a generated small bank (landing files and truth file)."""
@@ -125,3 +129,13 @@ def dbt_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_dbt(["parse"], "postgresql://parse-only@localhost:5432/none", settings)
     assert (target / "manifest.json").is_file()
     return target
+
+
+@pytest.fixture(scope="session")
+def bank_run(small_bank: Path, make_database: Callable[[], str]) -> tuple[str, Path, list]:  # type: ignore[type-arg]
+    """A warehouse after the daily pipeline ran over every day of the small bank: (url, EWS_HOME, day reports)."""
+    from warning_models.pipeline import backfill
+
+    url = make_database()
+    reports = backfill(START, END, settings=settings_for(small_bank, url), url=url)
+    return url, small_bank, reports
