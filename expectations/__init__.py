@@ -1,9 +1,9 @@
 """Great Expectations suites, one per landing source, defined in code and named after what they guard.
 
-Each suite is built for one batch's business date (date checks tie rows to that date). The gate registers
-them with `add_or_update`, so building and registering again is idempotent.
+The gate registers them with `add_or_update`, so registering again is idempotent.
 """
 
-from expectations.suites import SUITE_BUILDERS, build_suite, suite_name
+from expectations.common import derived_columns, utc_date_column
+from expectations.suites import SOURCE_RULES, build_suite, suite_name
 
-__all__ = ["SUITE_BUILDERS", "build_suite", "suite_name"]
+__all__ = ["SOURCE_RULES", "build_suite", "derived_columns", "suite_name", "utc_date_column"]

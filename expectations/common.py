@@ -1,24 +1,47 @@
-"""Expectations every source gets from the landing contract: column set, not-null, key uniqueness."""
+"""Expectations every source gets from the landing contract: column set, not-null, key uniqueness per batch.
+
+Suites validate a query over one or more batches of a source. Each row carries its `batch_id`, its file line
+(`source_line`) and its batch's `batch_business_date`, so every expectation is a row-level rule whose failing
+rows name their batch and line, and one validation can gate many batches (a backfill) at once.
+"""
 
 from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
-from warning_models.contract import Source
+from warning_models.contract import ColumnType, Source
 
 BOOKKEEPING_COLUMNS = ("batch_id", "source_line")
+BUSINESS_DATE_COLUMN = "batch_business_date"
+
+
+def utc_date_column(column: str) -> str:
+    """The derived column holding a timestamp column's UTC date."""
+    return f"{column}_utc_date"
+
+
+def derived_columns(source: Source) -> list[str]:
+    """Columns the gate's query adds to the raw ones: the batch's business date, UTC dates of timestamps."""
+    return [BUSINESS_DATE_COLUMN, *(utc_date_column(c.name) for c in source.columns if c.type is ColumnType.TIMESTAMP)]
 
 
 def contract_expectations(source: Source) -> list[gxe.Expectation]:
-    """Columns exactly as the contract says, non-nullable columns filled, keys unique within the batch."""
+    """Columns exactly as the contract says, non-nullable columns filled, keys unique within each batch."""
     found: list[gxe.Expectation] = [
-        gxe.ExpectTableColumnsToMatchSet(column_set=[*BOOKKEEPING_COLUMNS, *source.column_names], exact_match=True),
+        gxe.ExpectTableColumnsToMatchSet(
+            column_set=[*BOOKKEEPING_COLUMNS, *source.column_names, *derived_columns(source)], exact_match=True
+        ),
     ]
     found += [gxe.ExpectColumnValuesToNotBeNull(column=c.name) for c in source.columns if not c.nullable]
-    if len(source.key) == 1:
-        found.append(gxe.ExpectColumnValuesToBeUnique(column=source.key[0]))
-    else:
-        found.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=list(source.key)))
-    if not source.may_be_empty:
-        found.append(gxe.ExpectTableRowCountToBeBetween(min_value=1))
+    found.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=["batch_id", *source.key]))
     return found
+
+
+def on_business_date(column: str) -> gxe.Expectation:
+    """Every row is dated on its batch's business date."""
+    return gxe.ExpectColumnPairValuesToBeEqual(column_A=column, column_B=BUSINESS_DATE_COLUMN)
+
+
+def not_after_business_date(column: str) -> gxe.Expectation:
+    """No row is dated after its batch's business date (no future dates)."""
+    return gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=BUSINESS_DATE_COLUMN, column_B=column, or_equal=True)

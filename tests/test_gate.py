@@ -46,9 +46,15 @@ def test_a_failing_batch_is_quarantined_with_rule_and_lines(warehouse: str, tmp_
         result = gate_batch(conn, warehouse, batch)
     assert not result.passed
     failed = {(f["expectation"], f["column"]): f for f in result.failures}
-    assert {k[0] for k in failed} == {"expect_column_values_to_be_between", "expect_compound_columns_to_be_unique"}
+    assert set(failed) == {
+        ("expect_column_values_to_be_between", "close_price"),
+        ("expect_column_pair_values_to_be_equal", "price_date"),
+        ("expect_compound_columns_to_be_unique", "batch_id,instrument_id,price_date"),
+    }
     assert [e["line"] for e in failed[("expect_column_values_to_be_between", "close_price")]["examples"]] == [3]
-    assert [e["line"] for e in failed[("expect_column_values_to_be_between", "price_date")]["examples"]] == [4]
+    assert [e["line"] for e in failed[("expect_column_pair_values_to_be_equal", "price_date")]["examples"]] == [4]
+    duplicates = failed[("expect_compound_columns_to_be_unique", "batch_id,instrument_id,price_date")]["examples"]
+    assert [(e["instrument_id"], e["price_date"]) for e in duplicates] == [("EQ01", "2025-03-03")] * 2
     assert _one(warehouse, "select status from audit.batches where batch_id = %s", batch) == ("quarantined",)
     assert _one(warehouse, "select count(*) from raw.market_prices") == (0,)  # never reaches staging
     reason, n_failures, content = _one(
@@ -77,4 +83,21 @@ def test_access_events_outside_the_business_date_fail(warehouse: str, tmp_path: 
     with psycopg2.connect(warehouse) as conn:
         result = gate_batch(conn, warehouse, batch)
     assert not result.passed
-    assert [(f["column"], [e["line"] for e in f["examples"]]) for f in result.failures] == [("event_at", [3])]
+    assert [(f["column"], [e["line"] for e in f["examples"]]) for f in result.failures] == [("event_at_utc_date", [3])]
+
+
+def test_batches_validated_together_are_judged_one_by_one(warehouse: str, tmp_path: Path) -> None:
+    from warning_models.gate import gate_batches
+
+    ids = []
+    for i, price in enumerate(["10", "-1", "12"]):
+        day = DAY + dt.timedelta(days=i)
+        path = tmp_path / f"{i}.csv"
+        path.write_text(HEADER + f"EQ01,{day},{price}\n")
+        with psycopg2.connect(warehouse) as conn:
+            ids.append(load_file(conn, "market_prices", day, path).batch_id)
+    with psycopg2.connect(warehouse) as conn:
+        results = gate_batches(conn, warehouse, ids)
+    assert [r.passed for r in results] == [True, False, True]
+    assert [f["column"] for f in results[1].failures] == ["close_price"]
+    assert _one(warehouse, "select count(*) from raw.market_prices") == (2,)

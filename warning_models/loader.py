@@ -101,6 +101,8 @@ def _parse(
             lines.append(line)
     except csv.Error as exc:
         raise fail(reader.line_num, Rule.CSV_SYNTAX, str(exc)) from None
+    if not lines and not source.may_be_empty:
+        raise fail(1, Rule.EMPTY_FILE, f"a header but no data rows; {source.name} must have at least one row")
     return header, out.getvalue().encode("utf-8"), lines
 
 

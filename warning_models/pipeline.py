@@ -20,7 +20,7 @@ import psycopg2.extensions
 
 from warning_models.config import Settings, load_settings
 from warning_models.contract import SOURCE_ORDER, expected_sources, landing_path
-from warning_models.gate import GateResult, gate_batch
+from warning_models.gate import GateResult, gate_batch, gate_batches
 from warning_models.loader import LoadResult, LoadStatus, load_file
 from warning_models.warehouse import connect, migrate, warehouse_url
 
@@ -66,7 +66,7 @@ def stage(conn: psycopg2.extensions.connection, run_id: str, business_date: dt.d
     with conn.cursor() as cur:
         cur.execute(
             """insert into audit.pipeline_runs (run_id, business_date, stage, status) values (%s, %s, %s, 'running')
-               on conflict (run_id, stage) do update set status = 'running', started_at = now(), finished_at = null""",
+               on conflict (run_id, business_date, stage) do update set status = 'running', started_at = now(), finished_at = null""",
             (run_id, business_date, name),
         )
     conn.commit()
@@ -78,33 +78,50 @@ def stage(conn: psycopg2.extensions.connection, run_id: str, business_date: dt.d
         conn.rollback()
         with conn.cursor() as cur:
             cur.execute(
-                "update audit.pipeline_runs set status = %s, finished_at = now(), detail = %s where run_id = %s and stage = %s",
-                (status, json.dumps(detail, default=str), run_id, name),
+                """update audit.pipeline_runs set status = %s, finished_at = now(), detail = %s
+                   where run_id = %s and business_date = %s and stage = %s""",
+                (status, json.dumps(detail, default=str), run_id, business_date, name),
             )
         conn.commit()
 
 
-def ingest_source(
-    conn: psycopg2.extensions.connection, url: str, settings: Settings, source: str, business_date: dt.date, report: IngestReport
-) -> None:
-    """Load and gate one source's batch for a day; a missing required file is recorded, not fatal."""
+def load_source(
+    conn: psycopg2.extensions.connection, settings: Settings, source: str, business_date: dt.date, report: IngestReport
+) -> LoadResult | None:
+    """Load one source's file for a day; a missing required file is recorded, not fatal."""
     path = landing_path(settings.landing_dir, source, business_date)
     if not path.is_file():
         if source in expected_sources(business_date):
             report.missing.append(source)
             log.warning("missing landing file %s", path)
-        return
+        return None
     loaded = load_file(conn, source, business_date, path)
     report.loads.append(loaded)
-    if loaded.batch_status == "loaded":  # new, or left ungated by an interrupted run
+    return loaded
+
+
+def ingest_source(
+    conn: psycopg2.extensions.connection, url: str, settings: Settings, source: str, business_date: dt.date, report: IngestReport
+) -> None:
+    """Load and gate one source's batch for a day (the DAG's per-source task)."""
+    loaded = load_source(conn, settings, source, business_date, report)
+    if loaded is not None and loaded.batch_status == "loaded":  # new, or left ungated by an interrupted run
         report.gates.append(gate_batch(conn, url, loaded.batch_id))
 
 
-def ingest_day(conn: psycopg2.extensions.connection, url: str, settings: Settings, business_date: dt.date) -> IngestReport:
-    report = IngestReport(business_date)
-    for source in SOURCE_ORDER:
-        ingest_source(conn, url, settings, source, business_date, report)
-    return report
+def ingest_days(
+    conn: psycopg2.extensions.connection, url: str, settings: Settings, days: list[dt.date], progress: bool = False
+) -> list[IngestReport]:
+    """Load every source of every day in date order, then gate all new batches (many per GX run)."""
+    reports = [IngestReport(day) for day in days]
+    for report in _progress(reports, "load", progress):
+        for source in SOURCE_ORDER:
+            load_source(conn, settings, source, report.business_date, report)
+    by_day = {r.business_date: r for r in reports}
+    pending = [l.batch_id for r in reports for l in r.loads if l.batch_status == "loaded"]
+    for gate in gate_batches(conn, url, pending):
+        by_day[gate.business_date].gates.append(gate)
+    return reports
 
 
 def _ingest_detail(report: IngestReport) -> dict[str, Any]:
@@ -133,14 +150,12 @@ def backfill(
     migrate(url)
     run_id = f"{start.isoformat()}..{end.isoformat()}:{uuid.uuid4().hex[:8]}"
     days = list(days_between(start, end))
-    reports: list[DayReport] = []
-    bar = _progress(days, "load + gate", progress)
     with connect(url) as conn:
-        for day in bar:
-            with stage(conn, run_id, day, "load_and_gate") as detail:
-                ingest = ingest_day(conn, url, settings, day)
-                detail.update(_ingest_detail(ingest))
-            reports.append(DayReport(day, ingest))
+        with stage(conn, run_id, end, "load_and_gate") as detail:
+            ingested = ingest_days(conn, url, settings, days, progress)
+            detail.update({str(r.business_date): _ingest_detail(r) for r in ingested if r.quarantined or r.missing})
+            detail["days"] = len(days)
+        reports = [DayReport(r.business_date, r) for r in ingested]
         with stage(conn, run_id, end, "dbt_build") as detail:
             run_dbt(["build"], url, settings)
             detail["models_through"] = end.isoformat()

@@ -91,8 +91,8 @@ class CreditParams:
     second_loan_share: float = 0.7  # initial borrowers with two loans rather than one
     sme_share: float = 0.15
     book_history_days: int = 1826  # initial loans were originated over the 5 years before the span
-    sliding_share: float = 0.05  # loans that slide into default (calibrated on the initial book)
-    prespan_onset_share: float = 0.15  # sliding loans whose slide began before the span
+    sliding_share: float = 0.055  # loans that slide into default (calibrated on the initial book)
+    prespan_onset_share: float = 0.2  # sliding loans whose slide began before the span
     prespan_onset_days: int = 85
     miss_once_share: float = 0.05
     partial_once_share: float = 0.02
@@ -114,6 +114,13 @@ def _first_instalment_on_or_after(target: np.ndarray, orig_month: np.ndarray, do
     target_dom = (target_d - target_m.astype("datetime64[D]")).astype(np.int64) + 1
     k = target_m.astype(np.int64) - orig_month + (target_dom > dom).astype(np.int64)
     return np.maximum(k, 1)
+
+
+def _national_ids(birth: np.ndarray, serial: np.ndarray) -> np.ndarray:
+    """11 digits: the birth date as YYMMDD and a 5-digit serial."""
+    return np.array(
+        [f"{b[2:4]}{b[5:7]}{b[8:10]}{s:05d}" for b, s in zip(iso_dates(birth), serial.tolist())], dtype=object
+    )
 
 
 class _Table:
@@ -176,16 +183,12 @@ class CreditSimulator:
         suffix = rng.integers(0, len(COMPANY_SUFFIXES), n)
         names = np.array(
             [
-                f"{LAST_NAMES[l]} {COMPANY_SUFFIXES[s]}" if seg == 1 else f"{FIRST_NAMES[f]} {LAST_NAMES[l]}"
-                for f, l, s, seg in zip(first.tolist(), last.tolist(), suffix.tolist(), profiles["segment"].tolist())
+                f"{LAST_NAMES[ln]} {COMPANY_SUFFIXES[sx]}" if seg == 1 else f"{FIRST_NAMES[fn]} {LAST_NAMES[ln]}"
+                for fn, ln, sx, seg in zip(first.tolist(), last.tolist(), suffix.tolist(), profiles["segment"].tolist())
             ],
             dtype=object,
         )
         serial = rng.integers(0, 100_000, n)
-        birth_iso = iso_dates(birth)
-        national_ids = np.array(
-            [f"{b[2:4]}{b[5:7]}{b[8:10]}{s:05d}" for b, s in zip(birth_iso, serial.tolist())], dtype=object
-        )
         institution = rng.choice(len(INSTITUTIONS), n, p=[w for _, w in INSTITUTIONS])
         region = rng.choice(len(REGIONS), n, p=[w for _, w in REGIONS])
         start = len(self.borrowers)
@@ -193,7 +196,8 @@ class CreditSimulator:
             number=np.arange(start + 1, start + n + 1, dtype=np.int64),
             institution=institution.astype(np.int64),
             full_name=names,
-            national_id=national_ids,
+            national_id=_national_ids(birth, serial),
+            serial=serial.astype(np.int64),
             birth=birth.astype(np.int64),
             region=region.astype(np.int64),
             segment=profiles["segment"],
@@ -221,23 +225,33 @@ class CreditSimulator:
             amount = np.maximum(np.rint(amount / t.principal_step_amount), 1) * t.principal_step_amount
             principal[sel] = (amount * 100).astype(np.int64)
             rate = t.base_rate_pct + t.rate_spread_pct * (0.75 * risk[sel] + 0.66 * z_rate[sel])
-            rate = np.clip(rate, max(0.5, t.base_rate_pct - 1.2 * t.rate_spread_pct), t.base_rate_pct + 3 * t.rate_spread_pct)
+            floor_pct = max(0.5, t.base_rate_pct - 1.2 * t.rate_spread_pct)
+            rate = np.clip(rate, floor_pct, t.base_rate_pct + 3 * t.rate_spread_pct)
             rate_bp[sel] = np.rint(rate * 100).astype(np.int64)
             term[sel] = np.asarray(t.terms_months)[(u_term[sel] * len(t.terms_months)).astype(np.int64)]
         r = rate_bp / 1_200_000
         annuity = np.rint(principal * r / (1 - (1 + r) ** (-term.astype(np.float64)))).astype(np.int64)
-        return {"product": product, "principal_cents": principal, "rate_bp": rate_bp, "term": term, "annuity_cents": annuity}
+        return {
+            "product": product, "principal_cents": principal, "rate_bp": rate_bp, "term": term, "annuity_cents": annuity
+        }
 
     def _slide_score(self, borrower_rows: np.ndarray, principal_cents: np.ndarray) -> np.ndarray:
         """Risk score without the calibrated offset: latent risk, loan-to-income, SME."""
-        log_lti = np.log(principal_cents / self.borrowers["income_cents"][borrower_rows])
+        b = self.borrowers
+        log_lti = np.log(principal_cents / b["income_cents"][borrower_rows])
         z_lti = (log_lti - self._log_lti_mean) / self._log_lti_std
-        return 1.0 * self.borrowers["risk"][borrower_rows] + 0.5 * z_lti + 0.3 * self.borrowers["segment"][borrower_rows]
+        return 1.0 * b["risk"][borrower_rows] + 0.5 * z_lti + 0.3 * b["segment"][borrower_rows]
 
     def _behaviours(
-        self, score: np.ndarray, orig: np.ndarray, orig_month: np.ndarray, dom: np.ndarray, term: np.ndarray,
+        self,
+        score: np.ndarray,
+        orig: np.ndarray,
+        orig_month: np.ndarray,
+        dom: np.ndarray,
+        term: np.ndarray,
         prespan: bool,
     ) -> dict[str, np.ndarray]:
+        """Payment behaviour of new loans: sliding (with its onset instalment), one-off noise, or normal."""
         p, rng, n = self.params, self.rng, len(orig)
         start, end = self.span.start_num, self.span.end_num
         first_due = due_day_numbers(orig_month + 1, dom)
@@ -281,7 +295,11 @@ class CreditSimulator:
         }
 
     def _add_loans(
-        self, borrower_rows: np.ndarray, terms: dict[str, np.ndarray], orig: np.ndarray, behaviours: dict[str, np.ndarray]
+        self,
+        borrower_rows: np.ndarray,
+        terms: dict[str, np.ndarray],
+        orig: np.ndarray,
+        behaviours: dict[str, np.ndarray],
     ) -> np.ndarray:
         orig_month, dom = self._schedule_parts(orig)
         start = len(self.loans)
@@ -302,7 +320,8 @@ class CreditSimulator:
     def _schedule_parts(orig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         orig_dates = np.asarray(orig, dtype=np.int64).astype("datetime64[D]")
         orig_month = orig_dates.astype("datetime64[M]").astype(np.int64)
-        dom = np.minimum((orig_dates - orig_dates.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1, 28)
+        day_of_month = (orig_dates - orig_dates.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+        dom = np.minimum(day_of_month, 28)
         return orig_month, dom
 
     def _originate(self, borrower_rows: np.ndarray, orig: np.ndarray | None) -> np.ndarray:
@@ -360,10 +379,8 @@ class CreditSimulator:
         shift = onboarded - self.borrowers["onboarded"][rows]
         self.borrowers["onboarded"][rows] = onboarded
         self.borrowers["birth"][rows] += shift
-        birth_iso = iso_dates(self.borrowers["birth"][rows])
-        self.borrowers["national_id"][rows] = [
-            f"{b[2:4]}{b[5:7]}{b[8:10]}{nid[6:]}" for b, nid in zip(birth_iso, self.borrowers["national_id"][rows])
-        ]
+        b = self.borrowers
+        b["national_id"][rows] = _national_ids(b["birth"][rows], b["serial"][rows])
 
     def _replay_history(self) -> None:
         """Apply every instalment due before the span start, so the first day opens with the right state."""
@@ -510,7 +527,8 @@ class CreditSimulator:
         event = due_day_numbers(L["orig_month"][rows] + covered + 1, L["dom"][rows]) + self.params.default_dpd
         borrower_numbers = self.borrowers["number"][L["borrower"][rows]]
         out = []
-        for num, b_num, on, ev in zip(L["number"][rows].tolist(), borrower_numbers.tolist(), onset.tolist(), event.tolist()):
+        columns = (L["number"][rows], borrower_numbers, onset, event)
+        for num, b_num, on, ev in zip(*(c.tolist() for c in columns)):
             loan_id = f"L{num:06d}"
             out.append(
                 Episode(

@@ -35,7 +35,7 @@ create table audit.dq_results (
     primary key (batch_id, suite_name, expectation_type, column_name, kwargs)
 );
 
--- One row per stage of every pipeline run for a business date.
+-- One row per stage of every pipeline run and business date.
 create table audit.pipeline_runs (
     run_id          text not null,
     business_date   date not null,
@@ -44,7 +44,7 @@ create table audit.pipeline_runs (
     started_at      timestamptz not null default now(),
     finished_at     timestamptz,
     detail          jsonb,
-    primary key (run_id, stage)
+    primary key (run_id, business_date, stage)
 );
 
 -- Batches held back by the gate or the loader: the file bytes are kept, so nothing is ever lost.

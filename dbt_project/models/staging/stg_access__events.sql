@@ -45,6 +45,8 @@ passed_batches as (
 
 passed_rows as (
 
+    -- No de-duplication: an event happens once, inside its batch's business day (held by the gate);
+    -- an event_id delivered on two days is an upstream error for the unique test to report.
     select
         renamed.*,
         passed_batches.loaded_business_date
@@ -54,12 +56,6 @@ passed_rows as (
     inner join passed_batches
         on renamed.batch_id = passed_batches.batch_id
 
-),
-
-latest_versions as (
-
-    {{ keep_latest_version('passed_rows', ['event_id']) }}
-
 )
 
-select * from latest_versions
+select * from passed_rows

@@ -36,6 +36,8 @@ passed_batches as (
 
 passed_rows as (
 
+    -- No de-duplication: the gate holds price_date to the batch's business date and keeps keys unique within
+    -- a batch, and only one batch per day can pass, so (instrument_id, price_date) is already unique.
     select
         renamed.*,
         passed_batches.loaded_business_date
@@ -45,12 +47,6 @@ passed_rows as (
     inner join passed_batches
         on renamed.batch_id = passed_batches.batch_id
 
-),
-
-latest_versions as (
-
-    {{ keep_latest_version('passed_rows', ['instrument_id', 'price_date']) }}
-
 )
 
-select * from latest_versions
+select * from passed_rows

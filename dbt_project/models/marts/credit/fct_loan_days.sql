@@ -36,7 +36,8 @@ loan_days as (
         performance.balance_amount,
         performance.days_past_due,
         {{ delinquency_bucket('performance.days_past_due') }} as delinquency_bucket,
-        performance.days_past_due >= {{ var('default_days_past_due') }} as is_default,
+        -- Default at 90 days past due (Basel III / IFRS 9 stage 3), the lower edge of the 90+ bucket.
+        performance.days_past_due >= 90 as is_default,
         coalesce(repayments.due_amount, 0) as due_amount,
         coalesce(repayments.paid_amount, 0) as paid_amount,
         {{ months_between('loans.origination_date', 'performance.performance_date') }} as months_on_book

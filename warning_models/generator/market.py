@@ -1,0 +1,132 @@
+"""Closing prices of the bank's instruments: a one-factor model with one market-wide stress period.
+
+Log return of instrument i on trading day t: beta_i * m_t + e_it. The market return m_t has sigma ~0.9 %/day,
+except in the stress period (25-35 trading days in the second half of the span, at least 70 trading days
+after its start when the span allows) where sigma is ~3 %/day with a negative drift.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from warning_models.generator.span import Span
+from warning_models.generator.truth import Domain, EntityType, Episode, EpisodeKind
+from warning_models.generator.writer import Batch, fmt_fixed
+
+
+@dataclass(frozen=True)
+class MarketParams:
+    bond_share: float = 0.17  # a few bonds (BDnn) among equities (EQnn)
+    normal_sigma_pct: float = 0.9
+    normal_drift_pct: float = 0.03
+    stress_sigma_pct: float = 3.0
+    stress_drift_pct: float = -0.6
+    stress_fall_pct: tuple[float, float] = (10.0, 40.0)  # market log-return fall over the stress period
+    stress_days_min: int = 25
+    stress_days_max: int = 35
+    stress_earliest_trading_day: int = 70
+    equity_beta: tuple[float, float] = (0.6, 1.4)
+    equity_idio_sigma_pct: tuple[float, float] = (0.8, 2.0)
+    bond_beta: tuple[float, float] = (0.05, 0.2)
+    bond_idio_sigma_pct: tuple[float, float] = (0.15, 0.35)
+    start_price: tuple[float, float] = (20.0, 200.0)
+    bond_start_price: tuple[float, float] = (85.0, 115.0)
+
+
+@dataclass(frozen=True)
+class StressPeriod:
+    first_index: int  # index into the span's trading days
+    length: int
+
+
+def place_stress(n_trading_days: int, rng: np.random.Generator, params: MarketParams) -> StressPeriod | None:
+    """25-35 trading days in the second half of the span, >= 70 trading days in; shrunk to fit short spans."""
+    if n_trading_days < 3:
+        return None
+    length = int(rng.integers(params.stress_days_min, params.stress_days_max + 1))
+    length = min(length, max(2, n_trading_days // 3))
+    earliest = max(params.stress_earliest_trading_day, n_trading_days // 2)
+    latest = n_trading_days - length
+    earliest = min(earliest, latest)
+    first = int(rng.integers(earliest, latest + 1))
+    return StressPeriod(first, length)
+
+
+class MarketSimulator:
+    """Prices of every instrument on every trading day of the span, drawn up front."""
+
+    def __init__(self, span: Span, n_instruments: int, rng: np.random.Generator, params: MarketParams | None = None):
+        p = self.params = params or MarketParams()
+        self.span = span
+        n_bonds = min(max(1, round(n_instruments * p.bond_share)), n_instruments - 1) if n_instruments > 1 else 0
+        n_equities = n_instruments - n_bonds
+        self.instrument_ids = [f"EQ{i:02d}" for i in range(1, n_equities + 1)] + [
+            f"BD{i:02d}" for i in range(1, n_bonds + 1)
+        ]
+        is_bond = np.array([False] * n_equities + [True] * n_bonds)
+        days = span.trading_days
+        self.stress = place_stress(len(days), rng, p)
+        beta = np.where(is_bond, rng.uniform(*p.bond_beta, n_instruments), rng.uniform(*p.equity_beta, n_instruments))
+        idio = np.where(
+            is_bond,
+            rng.uniform(*p.bond_idio_sigma_pct, n_instruments),
+            rng.uniform(*p.equity_idio_sigma_pct, n_instruments),
+        ) / 100
+        start = np.where(
+            is_bond, rng.uniform(*p.bond_start_price, n_instruments), rng.uniform(*p.start_price, n_instruments)
+        )
+        sigma = np.full(len(days), p.normal_sigma_pct / 100)
+        drift = np.full(len(days), p.normal_drift_pct / 100)
+        idio_scale = np.ones(len(days))
+        s = slice(0, 0)
+        if self.stress:
+            s = slice(self.stress.first_index, self.stress.first_index + self.stress.length)
+            sigma[s], drift[s], idio_scale[s] = p.stress_sigma_pct / 100, p.stress_drift_pct / 100, 1.5
+        market = drift + sigma * rng.standard_normal(len(days))
+        if self.stress:
+            # a stress period is a drawdown: redraw its shocks until the market falls 10-40 % over it
+            for _ in range(1_000):
+                if p.stress_fall_pct[0] <= -100 * market[s].sum() <= p.stress_fall_pct[1]:
+                    break
+                market[s] = drift[s] + sigma[s] * rng.standard_normal(self.stress.length)
+        eps = rng.standard_normal((len(days), n_instruments)) * idio[None, :] * idio_scale[:, None]
+        log_returns = market[:, None] * beta[None, :] + eps - 0.5 * idio[None, :] ** 2
+        log_returns[:1] = 0.0  # the first trading day closes at the start prices
+        self._prices = start[None, :] * np.exp(np.cumsum(log_returns, axis=0))
+        self._row_of_day = {d: i for i, d in enumerate(days)}
+        order = np.argsort(np.array(self.instrument_ids))
+        self._order = order
+
+    def prices(self, day: dt.date) -> Batch | None:
+        """The day's closes, or None when it is not a trading day."""
+        row = self._row_of_day.get(day)
+        if row is None:
+            return None
+        iso = day.isoformat()
+        return {
+            "instrument_id": [self.instrument_ids[i] for i in self._order],
+            "price_date": [iso] * len(self._order),
+            "close_price": fmt_fixed(self._prices[row, self._order], 4),
+        }
+
+    def episodes(self) -> list[Episode]:
+        if not self.stress:
+            return []
+        days = self.span.trading_days
+        first = days[self.stress.first_index]
+        last = days[self.stress.first_index + self.stress.length - 1]
+        return [
+            Episode(
+                episode_id="market-stress-1",
+                domain=Domain.MARKET,
+                kind=EpisodeKind.STRESS_PERIOD,
+                entity_type=EntityType.MARKET,
+                entity_id="MARKET",
+                onset_date=first,
+                event_date=first,
+                end_date=last,
+            )
+        ]
