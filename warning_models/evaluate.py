@@ -2,7 +2,7 @@
 
 Per domain: episodes in the span, how many were detected, false alarms per 1,000 entity-days and the median
 lead time. An episode is detected by an alert on its entity dated from `LOOKBACK_DAYS` before its onset to
-its end (or its event, when it has no end). Lead time = event date − first such alert (negative = late).
+its end or its event, whichever is later (open-ended when neither is known yet). Lead time = event date − first such alert (negative = late), for episodes whose event is known.
 Alerts on entities or days outside every episode window are false alarms.
 """
 
@@ -44,8 +44,9 @@ class Episode:
 
     @property
     def window(self) -> tuple[dt.date, dt.date]:
-        last = max(d for d in (self.event_date, self.end_date, self.onset_date) if d is not None)
-        return self.onset_date - dt.timedelta(days=LOOKBACK_DAYS), last
+        """Alerts on the entity in this window belong to the episode. Open episodes (no event or end yet) stay open."""
+        known = [d for d in (self.event_date, self.end_date) if d is not None]
+        return self.onset_date - dt.timedelta(days=LOOKBACK_DAYS), max(known) if known else dt.date.max
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ def evaluate_domain(
         hits = sorted(d for d in by_entity.get(e.entity_id, []) if lo <= d <= hi)
         if hits:
             detected += 1
-            leads.append(((e.event_date or e.onset_date) - hits[0]).days)
+            if e.event_date is not None:  # lead time needs the event; open episodes count for recall only
+                leads.append((e.event_date - hits[0]).days)
     windows: dict[str, list[tuple[dt.date, dt.date]]] = defaultdict(list)
     for e in episodes:
         windows[e.entity_id].append(e.window)
