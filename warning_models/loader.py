@@ -142,10 +142,13 @@ def _quarantine_rejected(
 
 
 def _supersede(cur: psycopg2.extensions.cursor, source: Source, business_date: dt.date, keep: str) -> list[str]:
-    """Mark the live batch of this source and date (if another one) superseded and drop its raw rows."""
+    """Mark the live batch of this source and date (if another one) superseded and drop its raw rows.
+
+    Quarantined batches keep their status: they never were live, and quarantine keeps their file.
+    """
     cur.execute(
         """update audit.batches set status = 'superseded'
-           where source = %s and business_date = %s and status <> 'superseded' and batch_id <> %s
+           where source = %s and business_date = %s and status in ('loaded', 'passed') and batch_id <> %s
            returning batch_id""",
         (source.name, business_date, keep),
     )

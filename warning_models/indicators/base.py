@@ -9,11 +9,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -23,7 +24,7 @@ import psycopg2.extensions
 from warning_models.errors import ConfigError
 
 
-class Domain(str, Enum):
+class Domain(StrEnum):
     """The risk domain an indicator watches (``warning.model_runs.domain``)."""
 
     CREDIT = "credit"
@@ -32,7 +33,7 @@ class Domain(str, Enum):
     ACCESS = "access"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How urgent an alert is (``warning.alerts.severity``)."""
 
     LOW = "low"
@@ -40,7 +41,7 @@ class Severity(str, Enum):
     HIGH = "high"
 
 
-class EntityType(str, Enum):
+class EntityType(StrEnum):
     """What an indicator value is about (``warning.indicator_values.entity_type``)."""
 
     LOAN = "loan"
@@ -167,6 +168,38 @@ def read_frame(conn: psycopg2.extensions.connection, sql: str, params: tuple[Any
         columns = [d.name for d in cur.description]
         rows = cur.fetchall()
     return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def read_frame_by_copy(
+    conn: psycopg2.extensions.connection,
+    sql: str,
+    params: tuple[Any, ...],
+    dtypes: Mapping[str, str],
+    bool_columns: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Run a parameterised query through COPY ... TO STDOUT and parse it with pandas' C CSV reader.
+
+    Several times faster than ``fetchall`` for hundreds of thousands of rows. The query's columns must be listed
+    in ``dtypes`` in select order; the values are bound by the driver (``mogrify``), never formatted in.
+    """
+    with conn.cursor() as cur:
+        query = cur.mogrify(sql, params).decode(psycopg2.extensions.encodings.get(conn.encoding, "utf-8"))
+        buffer = io.BytesIO()
+        cur.copy_expert(f"copy ({query}) to stdout with (format csv)", buffer)
+    buffer.seek(0)
+    names = list(dtypes)
+    if buffer.getbuffer().nbytes == 0:
+        return pd.DataFrame({name: pd.Series(dtype=dtypes[name]) for name in names})
+    return pd.read_csv(
+        buffer,
+        header=None,
+        names=names,
+        dtype={k: v for k, v in dtypes.items() if k not in bool_columns},
+        true_values=["t"],
+        false_values=["f"],
+        keep_default_na=False,
+        na_values=[""],
+    )
 
 
 def data_hash(frame: pd.DataFrame) -> str:

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import warnings
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ from warning_models.indicators.base import (
     config_from_env,
     data_hash,
     fmt,
-    read_frame,
+    read_frame_by_copy,
     severity_for,
 )
 
@@ -63,9 +64,11 @@ class CreditPdConfig:
     min_positives: int = 10  # fewer defaults in the training sample: InsufficientHistoryError
     alert_medium_pd: float = 0.25
     alert_high_pd: float = 0.5
-    max_iter: int = 100  # Newton iterations of the Logit fit
-    max_abs_coef: float = 30.0  # a standardised coefficient beyond this is quasi-separation: refit ridge
-    ridge_alpha: float = 1e-3  # L2 penalty of the fallback fit (per observation, standardised features)
+    max_iter: int = 30  # Newton iterations of the Logit MLE; a healthy sample converges in about 10
+    refine_max_iter: int = 5  # statsmodels Logit iterations from the Newton solution (1-2 when it is the MLE)
+    ridge_max_iter: int = 50  # Newton iterations of the ridge fallback
+    max_abs_coef: float = 15.0  # a standardised coefficient beyond this is quasi-separation: refit ridge
+    ridge_alpha: float = 1e-3  # fallback: L2 penalty per observation on the standardised coefficients
     explain_top_features: int = 3  # drivers named in an alert
 
     @classmethod
@@ -73,46 +76,70 @@ class CreditPdConfig:
         return config_from_env(cls, "CREDIT")
 
 
-# Numeric features, in model order, with the words used in explanations.
+# Numeric features, in model order, with the words used in explanations ({dpd} / {pay}: window lengths).
 FEATURES: dict[str, str] = {
     "days_past_due": "days past due",
-    "max_dpd_30d": "max days past due (trailing window)",
-    "paid_due_ratio_90d": "paid/due ratio (trailing window)",
-    "missed_instalments_90d": "missed instalments (trailing window)",
+    "max_dpd_30d": "max days past due over {dpd} days",
+    "paid_due_ratio_90d": "paid/due over {pay} days",
+    "missed_instalments_90d": "missed instalments over {pay} days",
     "balance_principal_ratio": "balance/principal",
     "months_on_book": "months on book",
 }
 
-_LOAN_DAYS_SQL = """
-    select loan_id,
-           (performance_date - %s::date) as day_index,
-           product,
-           principal_amount::float8 as principal_amount,
-           balance_amount::float8 as balance_amount,
-           days_past_due::float8 as days_past_due,
-           is_default,
-           coalesce(due_amount, 0)::float8 as due_amount,
-           coalesce(paid_amount, 0)::float8 as paid_amount,
-           months_on_book::float8 as months_on_book
+# Two reads cover everything the features and labels need, without shipping every quiet loan-day:
+# the full rows of the snapshot days and as_of (live loans, balances, months on book), and, over the whole
+# window, only the days on which something happens (an instalment due or paid, days past due, default).
+# A loan-day in neither read is a quiet day: nothing due or paid, 0 days past due, not in default.
+_SNAPSHOT_ROWS_SQL = """
+    select loan_id, (performance_date - %s::date) as day_index, product, principal_amount, balance_amount,
+           months_on_book, coalesce(days_past_due, 0) as days_past_due
+    from marts.fct_loan_days
+    where performance_date = any(%s::date[])
+"""
+_SNAPSHOT_ROWS_TYPES = {
+    "loan_id": "str",
+    "day_index": "int64",
+    "product": "str",
+    "principal_amount": "float64",
+    "balance_amount": "float64",
+    "months_on_book": "float64",
+    "days_past_due": "float64",
+}
+_EVENT_ROWS_SQL = """
+    select loan_id, (performance_date - %s::date) as day_index, coalesce(days_past_due, 0) as days_past_due,
+           coalesce(is_default, false) as is_default, coalesce(due_amount, 0) as due_amount,
+           coalesce(paid_amount, 0) as paid_amount
     from marts.fct_loan_days
     where performance_date between %s and %s
-    order by loan_id, performance_date
+      and (due_amount <> 0 or paid_amount <> 0 or days_past_due > 0 or is_default)
 """
+_EVENT_ROWS_TYPES = {
+    "loan_id": "str",
+    "day_index": "int64",
+    "days_past_due": "float64",
+    "is_default": "object",
+    "due_amount": "float64",
+    "paid_amount": "float64",
+}
 
 
 @dataclass(frozen=True)
 class LoanPanel:
-    """The loan-day window as dense (day x loan) matrices; day 0 is ``start``."""
+    """The loan-day window as dense (day x loan) matrices; day 0 is ``start``.
+
+    ``present``, ``balance`` and ``months_on_book`` are filled on the snapshot days and as_of only; ``dpd``,
+    ``due``, ``paid`` and ``is_default`` on every day (0 / False on quiet days).
+    """
 
     start: dt.date
     loan_ids: np.ndarray  # (L,) str
     product: np.ndarray  # (L,) str, the loan's latest product
-    present: np.ndarray  # (D, L) bool: the loan has a row that day
+    principal: np.ndarray  # (L,) the loan's latest principal
+    present: np.ndarray  # (D, L) bool: the loan has a row that (snapshot) day
     dpd: np.ndarray
     due: np.ndarray
     paid: np.ndarray
     balance: np.ndarray
-    principal: np.ndarray
     months_on_book: np.ndarray
     is_default: np.ndarray  # (D, L) bool
 
@@ -120,45 +147,58 @@ class LoanPanel:
         return (d - self.start).days
 
 
-def _load_panel(conn: psycopg2.extensions.connection, start: dt.date, end: dt.date) -> tuple[LoanPanel, int]:
-    frame = read_frame(conn, _LOAN_DAYS_SQL, (start, start, end))
+def _load_panel(
+    conn: psycopg2.extensions.connection, start: dt.date, end: dt.date, snapshot_dates: list[dt.date]
+) -> tuple[LoanPanel, int]:
+    """Read the loan days in [start, end] (two COPY reads) and lay them out as day x loan matrices."""
+    snap = read_frame_by_copy(conn, _SNAPSHOT_ROWS_SQL, (start, snapshot_dates), _SNAPSHOT_ROWS_TYPES)
+    events = read_frame_by_copy(
+        conn, _EVENT_ROWS_SQL, (start, start, end), _EVENT_ROWS_TYPES, bool_columns=("is_default",)
+    )
     n_days = (end - start).days + 1
-    codes, loan_ids = pd.factorize(frame["loan_id"], sort=True) if len(frame) else (np.array([], int), pd.Index([]))
+    all_ids = np.concatenate([snap["loan_id"].to_numpy(object), events["loan_id"].to_numpy(object)])
+    loan_ids = pd.Index(pd.unique(all_ids)).sort_values()
     n_loans = len(loan_ids)
-    rows = frame["day_index"].to_numpy(dtype=np.int64) if len(frame) else np.array([], np.int64)
+    s_rows, s_codes = snap["day_index"].to_numpy(dtype=np.int64), loan_ids.get_indexer(snap["loan_id"])
+    e_rows, e_codes = events["day_index"].to_numpy(dtype=np.int64), loan_ids.get_indexer(events["loan_id"])
 
-    def matrix(column: str, fill: float) -> np.ndarray:
+    def matrix(fill: float, *parts: tuple[np.ndarray, np.ndarray, pd.Series]) -> np.ndarray:
         out = np.full((n_days, n_loans), fill, dtype=np.float64)
-        if len(frame):
-            out[rows, codes] = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        for rows, codes, column in parts:
+            out[rows, codes] = column.to_numpy(dtype=np.float64, na_value=fill)
         return out
 
     present = np.zeros((n_days, n_loans), dtype=bool)
-    present[rows, codes] = True
+    present[s_rows, s_codes] = True
     is_default = np.zeros((n_days, n_loans), dtype=bool)
-    if len(frame):
-        is_default[rows, codes] = frame["is_default"].to_numpy(dtype=bool, na_value=False)
+    is_default[e_rows, e_codes] = events["is_default"].to_numpy(dtype=object) == True  # noqa: E712
+    # each loan's latest product and principal: its snapshot row with the highest day
+    order = np.lexsort((s_rows, s_codes))
+    last = order[np.r_[s_codes[order][1:] != s_codes[order][:-1], True]] if len(order) else order
     product = np.full(n_loans, "", dtype=object)
     principal = np.full(n_loans, np.nan)
-    if len(frame):
-        # rows are ordered by loan and date: the last row of each loan carries its latest attributes
-        last = np.r_[codes[1:] != codes[:-1], True]
-        product[codes[last]] = frame["product"].to_numpy(dtype=object)[last]
-        principal[codes[last]] = frame["principal_amount"].to_numpy(dtype=np.float64, na_value=np.nan)[last]
+    product[s_codes[last]] = snap["product"].to_numpy(dtype=object)[last]
+    principal[s_codes[last]] = snap["principal_amount"].to_numpy(dtype=np.float64, na_value=np.nan)[last]
     panel = LoanPanel(
         start=start,
         loan_ids=np.asarray(loan_ids, dtype=object),
         product=product,
-        present=present,
-        dpd=matrix("days_past_due", np.nan),
-        due=np.nan_to_num(matrix("due_amount", 0.0)),
-        paid=np.nan_to_num(matrix("paid_amount", 0.0)),
-        balance=matrix("balance_amount", np.nan),
         principal=principal,
-        months_on_book=matrix("months_on_book", np.nan),
+        present=present,
+        dpd=matrix(0.0, (s_rows, s_codes, snap["days_past_due"]), (e_rows, e_codes, events["days_past_due"])),
+        due=matrix(0.0, (e_rows, e_codes, events["due_amount"])),
+        paid=matrix(0.0, (e_rows, e_codes, events["paid_amount"])),
+        balance=matrix(np.nan, (s_rows, s_codes, snap["balance_amount"])),
+        months_on_book=matrix(np.nan, (s_rows, s_codes, snap["months_on_book"])),
         is_default=is_default,
     )
-    return panel, len(frame)
+    return panel, len(snap) + len(events)
+
+
+def _trailing_max(x: np.ndarray, window: int) -> np.ndarray:
+    """Max over the trailing ``window`` days (the day itself included), along axis 0; ``x`` must be >= 0."""
+    padded = np.vstack([np.zeros((window - 1, x.shape[1])), x])
+    return np.lib.stride_tricks.sliding_window_view(padded, window, axis=0).max(axis=-1)
 
 
 def _trailing_sum(x: np.ndarray, window: int) -> np.ndarray:
@@ -171,9 +211,8 @@ def _trailing_sum(x: np.ndarray, window: int) -> np.ndarray:
 
 def _features(panel: LoanPanel, config: CreditPdConfig) -> dict[str, np.ndarray]:
     """Every numeric feature as a (day x loan) matrix, point-in-time: day j uses days <= j only."""
-    dpd = np.where(panel.present, panel.dpd, 0.0)
-    dpd = np.nan_to_num(dpd)
-    max_dpd = pd.DataFrame(dpd).rolling(config.dpd_window_days, min_periods=1).max().to_numpy()
+    dpd = np.maximum(np.nan_to_num(panel.dpd), 0.0)
+    max_dpd = _trailing_max(np.maximum(dpd, 0.0), config.dpd_window_days)
     due_sum = _trailing_sum(panel.due, config.payment_window_days)
     paid_sum = _trailing_sum(panel.paid, config.payment_window_days)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -208,6 +247,13 @@ def _design(
     return pd.DataFrame(columns)
 
 
+class FitMethod(StrEnum):
+    """How the PD model was fitted."""
+
+    LOGIT_NEWTON = "logit_newton"  # maximum likelihood, statsmodels Logit
+    RIDGE_FALLBACK = "ridge_fallback"  # L2-penalised Logit, when the maximum likelihood estimate is unusable
+
+
 @dataclass(frozen=True)
 class LogitFit:
     """A fitted (possibly ridge-penalised) logistic regression on standardised features."""
@@ -217,7 +263,7 @@ class LogitFit:
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray  # constant first, then one per kept column (standardised scale)
-    method: str  # "logit_newton" or "ridge_fallback"
+    method: FitMethod
     converged: bool
     fit_stats: dict[str, float | int | bool | str | None]
 
@@ -240,11 +286,81 @@ def auc(y: np.ndarray, score: np.ndarray) -> float | None:
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def fit_logit(frame: pd.DataFrame, y: np.ndarray, config: CreditPdConfig) -> LogitFit:
-    """Logit by Newton; on separation, singular Hessian or non-convergence an L2-penalised fit instead.
+def _base_rate_start(y: np.ndarray, k: int) -> np.ndarray:
+    """Start at the base rate: intercept = logit(mean(y)), slopes 0."""
+    rate = min(max(float(np.mean(y)), 1e-6), 1 - 1e-6)
+    return np.r_[np.log(rate / (1 - rate)), np.zeros(k - 1)]
 
-    Constant columns are dropped first and the others standardised, so the fallback penalty treats them alike
-    and the coefficients compare as "log-odds per standard deviation".
+
+def newton_logit(
+    exog: np.ndarray, y: np.ndarray, alpha: float, max_iter: int, tol: float = 1e-10
+) -> tuple[np.ndarray, bool, int]:
+    """Maximise the Logit log-likelihood minus ``alpha * n / 2 * sum(coef[1:] ** 2)`` (the intercept is free).
+
+    Newton-Raphson with step halving; converged when the objective and the coefficients stop moving. With
+    ``alpha = 0`` it is the plain MLE: under (quasi-)separation the coefficients keep drifting and it does not
+    converge. With ``alpha > 0`` the penalty keeps the Hessian positive definite and the coefficients finite.
+    (statsmodels' penalised fits are coordinate descent, seconds on 50,000 rows, or Newton without step
+    control, which diverges under separation.) Returns (coefficients, converged, iterations).
+    """
+    n, k = exog.shape
+    penalty = np.full(k, alpha * n)
+    penalty[0] = 0.0
+    coef = _base_rate_start(y, k)
+
+    def objective(b: np.ndarray) -> float:
+        eta = exog @ b
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)) - 0.5 * np.sum(penalty * b * b))
+
+    current = objective(coef)
+    for iteration in range(1, max_iter + 1):
+        p = expit(exog @ coef)
+        gradient = exog.T @ (y - p) - penalty * coef
+        hessian = (exog * (p * (1 - p))[:, None]).T @ exog + np.diag(penalty) + 1e-9 * np.eye(k)
+        step = np.linalg.solve(hessian, gradient)
+        scale = 1.0
+        while True:
+            candidate = coef + scale * step
+            value = objective(candidate)
+            if value >= current or scale < 1e-6:
+                break
+            scale /= 2
+        moved = float(np.max(np.abs(candidate - coef)))
+        coef, previous, current = candidate, current, value
+        if abs(current - previous) <= tol * (1 + abs(current)) and moved < 1e-6:
+            return coef, True, iteration
+    return coef, False, max_iter
+
+
+def _statsmodels_logit(
+    exog: np.ndarray, y: np.ndarray, start: np.ndarray, max_iter: int
+) -> tuple[np.ndarray, dict[str, float | int]]:
+    """statsmodels' Logit MLE from ``start`` (a converged solution: one or two Newton steps), with its stats.
+
+    Raises on separation, non-convergence or a singular Hessian (the caller falls back to ridge).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # exp overflow in the logistic cdf is harmless
+        for category in (PerfectSeparationWarning, ConvergenceWarning, HessianInversionWarning):
+            warnings.simplefilter("error", category)
+        result = sm.Logit(y, exog).fit(start_params=start, method="newton", maxiter=max_iter, disp=0)
+    if not result.mle_retvals.get("converged", False):
+        raise ConvergenceWarning("statsmodels Logit did not converge")
+    stats = {
+        "llf": float(result.llf),
+        "aic": float(result.aic),
+        "bic": float(result.bic),
+        "refine_iterations": int(result.mle_retvals.get("iterations", 0)),
+    }
+    return np.asarray(result.params), stats
+
+
+def fit_logit(frame: pd.DataFrame, y: np.ndarray, config: CreditPdConfig) -> LogitFit:
+    """statsmodels Logit; on separation, singular Hessian or non-convergence an L2-penalised fit instead.
+
+    Constant columns are dropped and the others standardised, so the fallback penalty treats them alike and the
+    coefficients compare as log-odds per standard deviation. Newton runs first in numpy (cheap iterations,
+    step halving, separation shows as drifting coefficients); statsmodels then confirms the MLE from there.
     """
     x = frame.to_numpy(dtype=np.float64)
     scale = x.std(axis=0)
@@ -256,80 +372,74 @@ def fit_logit(frame: pd.DataFrame, y: np.ndarray, config: CreditPdConfig) -> Log
     y = np.asarray(y, dtype=np.float64)
 
     stats: dict[str, float | int | bool | str | None] = {}
-    coef: np.ndarray | None = None
-    method, converged = "logit_newton", False
+    method, coef, converged, reason = FitMethod.LOGIT_NEWTON, None, False, None
     try:
-        with warnings.catch_warnings():
-            for category in (PerfectSeparationWarning, ConvergenceWarning, HessianInversionWarning, RuntimeWarning):
-                warnings.simplefilter("error", category)
-            result = sm.Logit(y, exog).fit(method="newton", maxiter=config.max_iter, disp=0)
-        converged = bool(result.mle_retvals.get("converged", False))
-        if converged and np.all(np.isfinite(result.params)) and np.max(np.abs(result.params)) <= config.max_abs_coef:
-            coef = np.asarray(result.params)
-            stats.update(
-                llf=float(result.llf),
-                llnull=float(result.llnull),
-                pseudo_r2=float(result.prsquared),
-                aic=float(result.aic),
-                iterations=int(result.mle_retvals.get("iterations", 0)),
-            )
+        start, converged, iterations = newton_logit(exog, y, 0.0, config.max_iter)
+        stats["iterations"] = iterations
+        if not converged:
+            reason = f"Newton did not converge in {iterations} iterations (separation)"
+        elif np.max(np.abs(start[1:]), initial=0.0) > config.max_abs_coef:
+            reason = f"a standardised coefficient beyond {config.max_abs_coef:g} (quasi-separation)"
         else:
-            stats["fallback_reason"] = "not converged or quasi-separated"
+            coef, fitted_stats = _statsmodels_logit(exog, y, start, config.refine_max_iter)
+            stats.update(fitted_stats)
     except (
         PerfectSeparationError,
         PerfectSeparationWarning,
         ConvergenceWarning,
         HessianInversionWarning,
-        RuntimeWarning,
         np.linalg.LinAlgError,
         ValueError,
     ) as exc:
-        stats["fallback_reason"] = f"{type(exc).__name__}: {exc}"[:200]
+        coef, reason = None, f"{type(exc).__name__}: {exc}"[:200]
 
     if coef is None:
-        method = "ridge_fallback"
-        alpha = np.full(exog.shape[1], config.ridge_alpha)
-        alpha[0] = 0.0  # the intercept is not penalised
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = sm.GLM(y, exog, family=sm.families.Binomial())
-            result = model.fit_regularized(alpha=alpha, L1_wt=0.0, maxiter=config.max_iter)
-        coef = np.asarray(result.params)
-        converged = bool(getattr(result, "converged", True))
-        stats.update(llf=float(model.loglike(coef)), ridge_alpha=config.ridge_alpha)
-        log.warning("%s: Logit fit fell back to ridge (%s)", INDICATOR, stats.get("fallback_reason"))
+        method = FitMethod.RIDGE_FALLBACK
+        coef, converged, iterations = newton_logit(exog, y, config.ridge_alpha, config.ridge_max_iter)
+        llf = float(sm.Logit(y, exog).loglike(coef))  # the unpenalised log-likelihood, comparable to Logit's
+        stats.update(fallback_reason=reason, llf=llf, ridge_alpha=config.ridge_alpha, iterations=iterations)
+        log.info("%s: Logit fit fell back to ridge (%s)", INDICATOR, reason)
 
     fitted = expit(exog @ coef)
+    # the intercept-only log-likelihood in closed form (statsmodels' llnull refits it by Nelder-Mead)
+    rate = float(y.mean()) if len(y) else 0.0
+    llnull = float(len(y) * (rate * np.log(rate) + (1 - rate) * np.log(1 - rate))) if 0 < rate < 1 else 0.0
     stats.update(
-        method=method,
+        llnull=llnull,
+        pseudo_r2=1 - float(stats["llf"]) / llnull if llnull < 0 else None,
+        method=method.value,
         converged=converged,
         n_obs=len(y),
         n_positive=int(y.sum()),
-        event_rate=float(y.mean()) if len(y) else None,
+        event_rate=rate,
         auc_in_sample=auc(y, fitted),
         brier_in_sample=float(np.mean((fitted - y) ** 2)) if len(y) else None,
     )
     return LogitFit(columns, dropped, mean, scale, coef, method, converged, stats)
 
 
-def _label(name: str) -> str:
-    return FEATURES.get(name, name)
+def _label(name: str, config: CreditPdConfig) -> str:
+    return FEATURES.get(name, name).format(dpd=config.dpd_window_days, pay=config.payment_window_days)
 
 
-def _explain(pd_value: float, threshold: float, row: pd.Series, terms: np.ndarray, fit: LogitFit, top: int) -> str:
+def _explain(
+    pd_value: float, threshold: float, row: dict[str, float], terms: np.ndarray, fit: LogitFit, config: CreditPdConfig
+) -> str:
+    """Name the features that push this loan's PD up most, each against the training-sample mean."""
     order = np.argsort(-terms)
     drivers = []
-    for i in order[:top]:
+    for i in order[: config.explain_top_features]:
         if terms[i] <= 0:
             break
         name = fit.columns[i]
         drivers.append(
-            f"{_label(name)} {fmt(float(row[name]))} vs portfolio mean {fmt(float(fit.mean[i]))} "
+            f"{_label(name, config)} {fmt(float(row[name]))} vs portfolio mean {fmt(float(fit.mean[i]))} "
             f"({terms[i]:+.2f} log-odds)"
         )
     driven = "; ".join(drivers) if drivers else "no single feature above the portfolio mean"
     return (
-        f"PD {pd_value:.2f} of default within the horizon crossed {threshold:.2f}, driven by: {driven}. "
+        f"PD {pd_value:.2f} of default within {config.horizon_days} days crossed {threshold:.2f}, driven by: "
+        f"{driven}. "
         f"Features: dpd {fmt(float(row['days_past_due']))}, max dpd {fmt(float(row['max_dpd_30d']))}, "
         f"paid/due {float(row['paid_due_ratio_90d']):.2f}, missed {fmt(float(row['missed_instalments_90d']))}, "
         f"balance/principal {float(row['balance_principal_ratio']):.2f}, "
@@ -345,16 +455,13 @@ def compute(
     last_snapshot = as_of - dt.timedelta(days=config.horizon_days)
     first_snapshot = last_snapshot - dt.timedelta(days=config.training_window_days)
     lookback = max(config.payment_window_days, config.dpd_window_days) - 1
-    panel, n_rows = _load_panel(conn, first_snapshot - dt.timedelta(days=lookback), as_of)
+    # training snapshots: as_of - horizon, then every step back; label = default in (s, s + horizon]
+    n_snapshots = config.training_window_days // config.snapshot_step_days + 1
+    snapshots = [last_snapshot - dt.timedelta(days=config.snapshot_step_days * k) for k in range(n_snapshots)]
+    panel, n_rows = _load_panel(conn, first_snapshot - dt.timedelta(days=lookback), as_of, [*snapshots, as_of])
     features = _features(panel, config)
     live = _live(panel)
-
-    # training snapshots: as_of - horizon, then every step back; label = default in (s, s + horizon]
-    snapshot_days = np.array(
-        [panel.day(last_snapshot) - k * config.snapshot_step_days for k in range(
-            config.training_window_days // config.snapshot_step_days + 1)]
-    )
-    snapshot_days = snapshot_days[snapshot_days >= 0]
+    snapshot_days = np.array([panel.day(d) for d in snapshots], dtype=np.int64)
     defaults_cum = np.vstack([np.zeros((1, live.shape[1])), np.cumsum(panel.is_default, axis=0)])
     day_idx, loan_idx = np.nonzero(live[snapshot_days]) if len(snapshot_days) else (np.array([], int),) * 2
     day_idx = snapshot_days[day_idx]
@@ -376,6 +483,7 @@ def compute(
     score_frame = _design(features, panel, np.full(len(score_loans), today), score_loans, products)
     score_frame = score_frame.fillna(fill)
     terms = fit.linear_terms(score_frame)
+    score_matrix = score_frame.to_numpy(dtype=np.float64)
     pds = expit(fit.coef[0] + terms.sum(axis=1))
 
     values: list[IndicatorValue] = []
@@ -386,7 +494,7 @@ def compute(
         severity = severity_for(pd_value, config.alert_medium_pd, config.alert_high_pd)
         if severity is not None:
             threshold = config.alert_high_pd if severity is Severity.HIGH else config.alert_medium_pd
-            row = score_frame.iloc[k]
+            row = dict(zip(score_frame.columns, score_matrix[k]))
             alerts.append(
                 Alert(
                     EntityType.LOAN,
@@ -394,7 +502,7 @@ def compute(
                     pd_value,
                     threshold,
                     severity,
-                    _explain(pd_value, threshold, row, terms[k], fit, config.explain_top_features),
+                    _explain(pd_value, threshold, row, terms[k], fit, config),
                 )
             )
 
@@ -405,8 +513,8 @@ def compute(
         as_of_date=as_of,
         model_class=(
             "statsmodels.discrete.discrete_model.Logit"
-            if fit.method == "logit_newton"
-            else "statsmodels.genmod.generalized_linear_model.GLM(Binomial).fit_regularized"
+            if fit.method is FitMethod.LOGIT_NEWTON
+            else "statsmodels.discrete.discrete_model.Logit likelihood + L2 penalty (Newton, step-halving)"
         ),
         training_start=snapshot_dates[0],
         training_end=snapshot_dates[-1],

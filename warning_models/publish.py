@@ -1,0 +1,111 @@
+"""Write an indicator result to the warning tables, replacing what the same indicator wrote for that day.
+
+Idempotent: the indicator's alerts, values and model run for the as-of date are deleted, then the new ones
+inserted, all in the caller's transaction (``warehouse.connect`` commits). Rerunning a day gives the same rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg2.extensions
+from psycopg2.extras import Json, execute_values
+
+from warning_models.indicators.base import IndicatorResult, jsonable
+
+_DELETE = (
+    "delete from warning.alerts where indicator = %s and as_of_date = %s",
+    "delete from warning.indicator_values where indicator = %s and as_of_date = %s",
+    "delete from warning.model_runs where indicator = %s and as_of_date = %s",
+)
+
+_INSERT_RUN = """
+    insert into warning.model_runs (model_run_id, indicator, domain, as_of_date, model_class, training_start,
+                                    training_end, n_obs, params, fit_stats, data_hash)
+    values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+
+_INSERT_VALUES = """
+    insert into warning.indicator_values (as_of_date, domain, indicator, entity_type, entity_id, value, threshold,
+                                          model_run_id)
+    values %s
+"""
+
+_INSERT_ALERTS = """
+    insert into warning.alerts (alert_id, as_of_date, domain, entity_type, entity_id, indicator, value, threshold,
+                                severity, explanation, model_run_id)
+    values %s
+"""
+
+
+@dataclass(frozen=True)
+class PublishCounts:
+    """How many rows one publish wrote."""
+
+    model_runs: int
+    indicator_values: int
+    alerts: int
+
+
+def alert_id(indicator: str, entity_id: str, as_of: str) -> str:
+    return f"{indicator}:{entity_id}:{as_of}"
+
+
+def publish(conn: psycopg2.extensions.connection, result: IndicatorResult) -> PublishCounts:
+    """Replace ``result.run.indicator``'s rows for ``result.run.as_of_date`` with ``result``; no commit."""
+    run = result.run
+    run_id = run.model_run_id
+    key = (run.indicator, run.as_of_date)
+    with conn.cursor() as cur:
+        for statement in _DELETE:
+            cur.execute(statement, key)
+        cur.execute(
+            _INSERT_RUN,
+            (
+                run_id,
+                run.indicator,
+                run.domain.value,
+                run.as_of_date,
+                run.model_class,
+                run.training_start,
+                run.training_end,
+                run.n_obs,
+                Json(jsonable(run.params)),
+                Json(jsonable(run.fit_stats)),
+                run.data_hash,
+            ),
+        )
+        value_rows = [
+            (
+                run.as_of_date,
+                run.domain.value,
+                run.indicator,
+                v.entity_type.value,
+                v.entity_id,
+                float(v.value),
+                None if v.threshold is None else float(v.threshold),
+                run_id,
+            )
+            for v in result.values
+        ]
+        if value_rows:
+            execute_values(cur, _INSERT_VALUES, value_rows, page_size=1000)
+        alert_rows = [
+            (
+                alert_id(run.indicator, a.entity_id, run.as_of_date.isoformat()),
+                run.as_of_date,
+                run.domain.value,
+                a.entity_type.value,
+                a.entity_id,
+                run.indicator,
+                float(a.value),
+                float(a.threshold),
+                a.severity.value,
+                a.explanation,
+                run_id,
+            )
+            for a in result.alerts
+        ]
+        if alert_rows:
+            execute_values(cur, _INSERT_ALERTS, alert_rows, page_size=1000)
+    return PublishCounts(1, len(value_rows), len(alert_rows))
