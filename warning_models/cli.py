@@ -5,7 +5,7 @@
   ews run --date D             the daily pipeline for one business date
   ews backfill --start S --end E
   ews evaluate                 alerts against the truth file, stored in warning.evaluation_results
-  ews warehouse url|migrate    the warehouse in use (embedded unless EWS_DATABASE_URL is set)
+  ews warehouse url|migrate|stop  the warehouse in use (embedded unless EWS_DATABASE_URL is set)
   ews dbt parse|build          dbt against the same warehouse (parse writes the manifest Cosmos reads)
 """
 
@@ -124,9 +124,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_warehouse(args: argparse.Namespace) -> int:
-    from warning_models.warehouse import migrate, warehouse_url
+    from warning_models.warehouse import migrate, stop_embedded, warehouse_url
 
-    url = warehouse_url(load_settings())
+    settings = load_settings()
+    if args.action == "stop":
+        print("stopped the embedded warehouse" if stop_embedded(settings) else "the embedded warehouse is not running")
+        return 0
+    url = warehouse_url(settings)
     if args.action == "url":
         print(url)
     else:
@@ -177,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("warehouse", help="the warehouse in use")
-    p.add_argument("action", choices=["url", "migrate"])
+    p.add_argument("action", choices=["url", "migrate", "stop"])
     p.set_defaults(func=cmd_warehouse)
 
     p = sub.add_parser("dbt", help="run dbt against the warehouse")

@@ -15,6 +15,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from typing import TYPE_CHECKING, Any
 
 import psycopg2.extensions
@@ -44,10 +45,16 @@ class GateResult:
 
 
 def _sqlalchemy_url(url: str) -> str:
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix) :]
-    return url
+    """The warehouse URL as SQLAlchemy (and GX's URL validation) want it.
+
+    The embedded warehouse's URL names no host, only a socket folder (`postgresql://postgres:@/postgres?host=/dir`);
+    GX rejects an empty host, so a placeholder host is set: libpq's `host` query parameter still wins.
+    """
+    parsed = urlsplit(url)
+    netloc = parsed.netloc
+    if not parsed.hostname and "host=" in parsed.query:
+        netloc = (netloc[:-1] if netloc.endswith("@") else netloc) + ("@" if "@" in netloc else "") + "localhost"
+    return urlunsplit(("postgresql+psycopg2", netloc, parsed.path, parsed.query, parsed.fragment))
 
 
 @functools.lru_cache(maxsize=4)

@@ -43,6 +43,18 @@ def start_embedded(settings: Settings) -> str:
     return server.get_uri()
 
 
+def stop_embedded(settings: Settings) -> bool:
+    """Stop the embedded PostgreSQL if it runs; return whether one was running. Its data stays."""
+    if not (settings.embedded_pgdata / "postmaster.pid").exists():
+        return False
+    import pgserver
+
+    server = pgserver.get_server(settings.embedded_pgdata, cleanup_mode=None)
+    server.cleanup_mode = "stop"
+    server.cleanup()
+    return True
+
+
 @contextmanager
 def connect(url: str | None = None, *, autocommit: bool = False) -> Iterator[psycopg2.extensions.connection]:
     """A connection that commits on success and rolls back on error."""
