@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -33,7 +34,9 @@ def warehouse_url(settings: Settings | None = None) -> str:
 
 def start_embedded(settings: Settings) -> str:
     """Start (or find running) the embedded PostgreSQL in $EWS_HOME/pgdata and return its URL."""
-    import pgserver  # heavy: only when the embedded warehouse is used
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset; harmless here
+        warnings.simplefilter("ignore")
+        import pgserver  # heavy: only when the embedded warehouse is used
 
     settings.home.mkdir(parents=True, exist_ok=True)
     try:
@@ -47,7 +50,9 @@ def stop_embedded(settings: Settings) -> bool:
     """Stop the embedded PostgreSQL if it runs; return whether one was running. Its data stays."""
     if not (settings.embedded_pgdata / "postmaster.pid").exists():
         return False
-    import pgserver
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
 
     server = pgserver.get_server(settings.embedded_pgdata, cleanup_mode=None)
     server.cleanup_mode = "stop"
