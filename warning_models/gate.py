@@ -64,6 +64,7 @@ def _context(url: str) -> tuple["AbstractDataContext", Any]:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # it logs every temp folder at INFO
     context = gx.get_context(mode="ephemeral")
     context.enable_analytics(False)  # besides GX_ANALYTICS_ENABLED=False: a bank's pipeline never calls out
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
