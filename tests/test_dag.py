@@ -36,11 +36,12 @@ def test_dag_is_configured_like_a_production_dag(dagbag) -> None:  # type: ignor
     ids = set(dag.task_ids)
     assert {"migrate", "ingest", "indicators", "summary"} <= ids
     assert any(i.startswith("dbt.fct_loan_days") for i in ids), "the dbt marts are rendered as Cosmos tasks"
-    # order: ingest -> every dbt task -> indicators
-    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
-    assert all("ingest" in t.upstream_list[0].get_flat_relative_ids(upstream=True) | {t.upstream_list[0].task_id}
-               for t in dbt_tasks if t.upstream_list)
-    assert dag.get_task("indicators").upstream_task_ids & {t.task_id for t in dbt_tasks}
+    # order: ingest -> dbt (every root model of the group) -> indicators -> summary
+    dbt_ids = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
+    roots = [t for t in dag.tasks if t.task_id in dbt_ids and not (t.upstream_task_ids & dbt_ids)]
+    assert roots and all("ingest" in t.upstream_task_ids for t in roots)
+    assert dag.get_task("indicators").upstream_task_ids <= dbt_ids and dag.get_task("indicators").upstream_task_ids
+    assert "indicators" in dag.get_task("summary").upstream_task_ids
 
 
 def test_dag_file_has_no_top_level_io() -> None:

@@ -6,6 +6,7 @@ $EWS_HOME/pgdata and left running, so every later command (and Airflow) reuses i
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import warnings
@@ -57,6 +58,7 @@ def stop_embedded(settings: Settings) -> bool:
     server = pgserver.get_server(settings.embedded_pgdata, cleanup_mode=None)
     server.cleanup_mode = "stop"
     server.cleanup()
+    atexit.unregister(server._cleanup)  # already done; its exit hook would only log into closed streams
     return True
 
 
