@@ -107,7 +107,7 @@ def ews_daily() -> None:
         from warning_models.warehouse import warehouse_url
 
         outcomes = run_indicators(warehouse_url(), _business_date(), [domain])
-        return [{k: str(v) for k, v in vars(o).items()} for o in outcomes]
+        return [o.as_dict() for o in outcomes]
 
     @task
     def summary(ingested: list[dict[str, object]]) -> dict[str, object]:

@@ -162,17 +162,13 @@ def backfill(
         for report in _progress(reports, "indicators", progress):
             with stage(conn, run_id, report.business_date, "indicators") as detail:
                 report.indicators = run_indicators(url, report.business_date)
-                detail["indicators"] = [_outcome_detail(o) for o in report.indicators]
+                detail["indicators"] = [o.as_dict() for o in report.indicators]
     return reports
 
 
 def run_day(business_date: dt.date, *, settings: Settings | None = None, url: str | None = None) -> DayReport:
     """The daily run for one business date (what the Airflow DAG does, in one process)."""
     return backfill(business_date, business_date, settings=settings, url=url)[0]
-
-
-def _outcome_detail(outcome: Any) -> dict[str, Any]:
-    return {k: getattr(outcome, k) for k in ("indicator", "status", "alerts", "reason") if hasattr(outcome, k)}
 
 
 def _progress(items: list[Any], label: str, enabled: bool) -> Any:

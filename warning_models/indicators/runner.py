@@ -55,6 +55,20 @@ class IndicatorOutcome:
     model_run_id: str | None = None
     reason: str | None = None  # why it was skipped
 
+    def as_dict(self) -> dict[str, str | int | float | None]:
+        """JSON-ready form, for audit.pipeline_runs and Airflow XCom."""
+        return {
+            "indicator": self.indicator,
+            "domain": str(self.domain),
+            "as_of_date": self.as_of_date.isoformat(),
+            "status": str(self.status.value),
+            "seconds": round(self.seconds, 3),
+            "values": self.values,
+            "alerts": self.alerts,
+            "model_run_id": self.model_run_id,
+            "reason": self.reason,
+        }
+
 
 def select_indicators(domains: Iterable[str | Domain] | None = None) -> dict[str, IndicatorSpec]:
     """The registered indicators of ``domains`` (all when None); an unknown domain raises ValueError."""
