@@ -7,9 +7,13 @@ rows name their batch and line, and one validation can gate many batches (a back
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import great_expectations.expectations as gxe
 
 from warning_models.contract import ColumnType, Source
+
+E = TypeVar("E", bound=gxe.Expectation)
 
 BOOKKEEPING_COLUMNS = ("batch_id", "source_line")
 BUSINESS_DATE_COLUMN = "batch_business_date"
@@ -25,23 +29,39 @@ def derived_columns(source: Source) -> list[str]:
     return [BUSINESS_DATE_COLUMN, *(utc_date_column(c.name) for c in source.columns if c.type is ColumnType.TIMESTAMP)]
 
 
+def named(check: str, expectation: E) -> E:
+    """Tag an expectation with the name of the check it implements (what gate.toml sets the severity of)."""
+    expectation.meta = {**(expectation.meta or {}), "check": check}
+    return expectation
+
+
+def check_name(expectation: gxe.Expectation) -> str:
+    return str((expectation.meta or {}).get("check") or expectation.expectation_type)
+
+
 def contract_expectations(source: Source) -> list[gxe.Expectation]:
     """Columns exactly as the contract says, non-nullable columns filled, keys unique within each batch."""
     found: list[gxe.Expectation] = [
-        gxe.ExpectTableColumnsToMatchSet(
-            column_set=[*BOOKKEEPING_COLUMNS, *source.column_names, *derived_columns(source)], exact_match=True
+        named(
+            "columns_match_contract",
+            gxe.ExpectTableColumnsToMatchSet(
+                column_set=[*BOOKKEEPING_COLUMNS, *source.column_names, *derived_columns(source)], exact_match=True
+            ),
         ),
     ]
-    found += [gxe.ExpectColumnValuesToNotBeNull(column=c.name) for c in source.columns if not c.nullable]
-    found.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=["batch_id", *source.key]))
+    found += [named("not_null", gxe.ExpectColumnValuesToNotBeNull(column=c.name)) for c in source.columns if not c.nullable]
+    found.append(named("key_unique", gxe.ExpectCompoundColumnsToBeUnique(column_list=["batch_id", *source.key])))
     return found
 
 
 def on_business_date(column: str) -> gxe.Expectation:
     """Every row is dated on its batch's business date."""
-    return gxe.ExpectColumnPairValuesToBeEqual(column_A=column, column_B=BUSINESS_DATE_COLUMN)
+    return named("on_business_date", gxe.ExpectColumnPairValuesToBeEqual(column_A=column, column_B=BUSINESS_DATE_COLUMN))
 
 
 def not_after_business_date(column: str) -> gxe.Expectation:
     """No row is dated after its batch's business date (no future dates)."""
-    return gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=BUSINESS_DATE_COLUMN, column_B=column, or_equal=True)
+    return named(
+        "not_after_business_date",
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=BUSINESS_DATE_COLUMN, column_B=column, or_equal=True),
+    )

@@ -35,7 +35,7 @@ def test_dbt_project_disables_anonymous_usage_stats() -> None:
 
 
 def test_the_gate_context_has_analytics_off(warehouse: str) -> None:
-    from warning_models.gate import _context
+    from warning_models.gx_context import gx_context
 
-    context, _ = _context(warehouse)
+    context, _ = gx_context(warehouse)
     assert context.config.analytics_enabled is False

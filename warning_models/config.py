@@ -6,6 +6,8 @@ EWS_LANDING_DIR    Where extract jobs drop CSV files. Default: $EWS_HOME/landing
 EWS_TRUTH_PATH     Ground-truth episodes of the synthetic bank, outside the warehouse. Default: $EWS_HOME/truth.json
 EWS_DBT_PROJECT_DIR  The dbt project. Default: the repository's dbt_project/
 EWS_DBT_TARGET_DIR   Where dbt writes artifacts. Default: <dbt project>/target
+EWS_GX_HOME        Great Expectations results (JSON) and the Data Docs site. Default: $EWS_HOME/gx
+EWS_GATE_CONFIG    The gate's severities and thresholds. Default: the repository's expectations/gate.toml
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Settings:
     truth_path: Path
     dbt_project_dir: Path
     dbt_target_dir: Path
+    gx_home: Path
 
     @property
     def embedded_pgdata(self) -> Path:
@@ -51,6 +54,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         truth_path=Path(env.get("EWS_TRUTH_PATH") or home / "truth.json").resolve(),
         dbt_project_dir=dbt_dir,
         dbt_target_dir=Path(env.get("EWS_DBT_TARGET_DIR") or dbt_dir / "target").resolve(),
+        gx_home=Path(env.get("EWS_GX_HOME") or home / "gx").resolve(),
     )
 
 

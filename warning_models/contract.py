@@ -182,8 +182,28 @@ SOURCES: dict[str, Source] = {
     )
 }
 
-# Sources in load order: parents before children.
-SOURCE_ORDER: tuple[str, ...] = tuple(SOURCES)
+# Sources whose same-day batch a source's checks read (its parents, and payments for balance reconciliation):
+# they are loaded and gated first, and a replay of one of them re-judges what it held back downstream.
+UPSTREAM: dict[str, tuple[str, ...]] = {
+    "loans": ("borrowers",),
+    "repayments": ("loans",),
+    "loan_performance": ("loans", "repayments"),
+}
+
+# Sources in load order: upstream before downstream.
+SOURCE_ORDER: tuple[str, ...] = (
+    "borrowers", "loans", "repayments", "loan_performance", "market_prices", "macro_series", "access_events"
+)
+
+
+def downstream_of(source: str) -> list[str]:
+    """Every source that depends on `source`, directly or through others, in load order."""
+    found: set[str] = set()
+    frontier = {source}
+    while frontier:
+        frontier = {s for s, ups in UPSTREAM.items() if set(ups) & frontier} - found
+        found |= frontier
+    return [s for s in SOURCE_ORDER if s in found]
 
 _HOLIDAYS_MD = {(1, 1), (12, 25), (12, 26)}
 
@@ -202,6 +222,11 @@ def get_source(name: str) -> Source:
 
 def landing_path(landing_dir: Path, source: str, business_date: dt.date) -> Path:
     return landing_dir / source / f"{business_date.isoformat()}.csv"
+
+
+def control_path(landing_file: Path) -> Path:
+    """Where an extract job may put the control totals of a landing file: ``<YYYY-MM-DD>.ctl.json`` next to it."""
+    return landing_file.with_suffix(".ctl.json")
 
 
 def expected_sources(business_date: dt.date) -> list[str]:

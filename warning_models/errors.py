@@ -40,6 +40,7 @@ class Rule(str, Enum):
     TYPE = "column_type"
     NOT_NULL = "not_null"
     CSV_SYNTAX = "csv_syntax"
+    CONTROL_FILE = "control_file"
 
 
 @dataclass

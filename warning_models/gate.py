@@ -1,13 +1,14 @@
-"""The quality gate: validate a loaded batch with its GX suite, store the results, pass or quarantine it.
+"""The quality gate: validate loaded batches with their GX suite, store the results, pass or quarantine each.
 
-A batch that fails is moved out of raw into quarantine (with its file and the failed expectations, row lines
-included), so it never reaches dbt; batches of other sources and days go on.
+A batch that fails a `block` check is moved out of raw into quarantine (with its file and the failed
+expectations, row lines included), so it never reaches dbt; a batch failing only `warn` checks passes with a
+data_quality alert. Batches of one source are decided in date order, so each is judged against history that
+holds no quarantined day: when a batch is quarantined, the later ones validated with it are validated again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import io
 import json
@@ -15,22 +16,21 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from typing import TYPE_CHECKING, Any
 
 import psycopg2.extensions
 from psycopg2 import sql
 
-from warning_models.contract import ColumnType, get_source
+from warning_models.contract import SOURCE_ORDER, ColumnType, get_source
+from warning_models.dq_results import MAX_EXAMPLES, describe_per_batch, raise_alerts, store_results
 from warning_models.errors import BatchNotFoundError
-from warning_models.privacy import disable_telemetry
+from warning_models.gx_context import build_data_docs, gx_context
 
 if TYPE_CHECKING:
-    from great_expectations.data_context import AbstractDataContext
+    from expectations.config import GateConfig
 
 log = logging.getLogger(__name__)
 
-MAX_EXAMPLES = 10
 CHUNK = 40  # batches of one source validated together (GX costs ~0.5 s of Python per validation)
 
 
@@ -41,84 +41,8 @@ class GateResult:
     business_date: dt.date
     passed: bool
     evaluated: int
-    failures: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _sqlalchemy_url(url: str) -> str:
-    """The warehouse URL as SQLAlchemy (and GX's URL validation) want it.
-
-    The embedded warehouse's URL names no host, only a socket folder (`postgresql://postgres:@/postgres?host=/dir`);
-    GX rejects an empty host, so a placeholder host is set: libpq's `host` query parameter still wins.
-    """
-    parsed = urlsplit(url)
-    netloc = parsed.netloc
-    if not parsed.hostname and "host=" in parsed.query:
-        netloc = (netloc[:-1] if netloc.endswith("@") else netloc) + ("@" if "@" in netloc else "") + "localhost"
-    return urlunsplit(("postgresql+psycopg2", netloc, parsed.path, parsed.query, parsed.fragment))
-
-
-@functools.lru_cache(maxsize=4)
-def _context(url: str) -> tuple["AbstractDataContext", Any]:
-    """One ephemeral GX context and Postgres data source per process and warehouse."""
-    disable_telemetry()
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # it logs every temp folder at INFO
-    context = gx.get_context(mode="ephemeral")
-    context.enable_analytics(False)  # besides GX_ANALYTICS_ENABLED=False: a bank's pipeline never calls out
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    datasource = context.data_sources.add_or_update_postgres(name="warehouse", connection_string=_sqlalchemy_url(url))
-    return context, datasource
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
-def _failure_examples(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {"line": row.get("source_line"), **{k: v for k, v in row.items() if k not in ("source_line", "batch_id")}}
-        for row in rows[:MAX_EXAMPLES]
-    ]
-
-
-def _describe_per_batch(result: Any, batch_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """One expectation result over several batches, split into one description per batch.
-
-    Failing rows carry their batch_id, so a failure is charged only to the batches whose rows broke the rule;
-    a failure without rows (a table-level rule, an error) is charged to every batch validated together.
-    """
-    config = result.expectation_config
-    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "result_format")}
-    res = result.result or {}
-    exception = None
-    if isinstance(result.exception_info, dict) and result.exception_info.get("raised_exception"):
-        exception = result.exception_info.get("exception_message")
-    rows = res.get("unexpected_index_list") or [
-        # multicolumn rules (key uniqueness) return the offending values, batch_id among them, instead of lines
-        u for u in (res.get("unexpected_list") or []) if isinstance(u, dict) and "batch_id" in u
-    ]
-    by_batch: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        by_batch[row.get("batch_id", "")].append(row)
-    described = {}
-    for batch_id in batch_ids:
-        mine = by_batch.get(batch_id, [])
-        failed = not result.success and (bool(mine) or not rows)
-        described[batch_id] = _jsonable(
-            {
-                "expectation": config.type,
-                "column": kwargs.get("column") or kwargs.get("column_A") or ",".join(kwargs.get("column_list", [])),
-                "kwargs": kwargs,
-                "success": not failed,
-                "observed_value": res.get("observed_value"),
-                "unexpected_count": len(mine) if rows or result.success else res.get("unexpected_count"),
-                "examples": _failure_examples(mine),
-                "exception": exception,
-            }
-        )
-    return described
+    failures: list[dict[str, Any]] = field(default_factory=list)  # block checks that failed
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # warn checks that failed
 
 
 def _gate_query(conn: psycopg2.extensions.connection, source: str, batch_ids: list[str]) -> str:
@@ -142,15 +66,21 @@ def _gate_query(conn: psycopg2.extensions.connection, source: str, batch_ids: li
 
 
 def run_suite(
-    conn: psycopg2.extensions.connection, url: str, source: str, batch_ids: list[str]
+    conn: psycopg2.extensions.connection,
+    url: str,
+    source: str,
+    batch_ids: list[str],
+    config: "GateConfig | None" = None,
+    gx_home: Path | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Validate the raw rows of some batches of one source; return each batch's expectation descriptions."""
     import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
 
     from expectations import build_suite
 
-    context, datasource = _context(url)
-    suite = context.suites.add_or_update(build_suite(source))
+    context, datasource = gx_context(url, gx_home)
+    suite = context.suites.add_or_update(build_suite(source, batch_ids, config))
     asset_name = f"{source}_batches"
     try:
         datasource.delete_asset(asset_name)
@@ -161,7 +91,9 @@ def run_suite(
     validation = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=f"validate_{source}", data=batch_definition, suite=suite)
     )
+    dates = sorted(b.split(":")[1] for b in batch_ids)
     outcome = validation.run(
+        run_id=RunIdentifier(run_name=f"{source} {dates[0]}" + (f"..{dates[-1]}" if len(dates) > 1 else "")),
         result_format={
             "result_format": "COMPLETE",
             "unexpected_index_column_names": ["batch_id", "source_line"],
@@ -171,31 +103,9 @@ def run_suite(
     )
     per_batch: dict[str, list[dict[str, Any]]] = {b: [] for b in batch_ids}
     for result in outcome.results:
-        for batch_id, description in _describe_per_batch(result, batch_ids).items():
+        for batch_id, description in describe_per_batch(result, batch_ids).items():
             per_batch[batch_id].append(description)
     return per_batch
-
-
-def _store_results(cur: psycopg2.extensions.cursor, batch_id: str, suite: str, results: list[dict[str, Any]]) -> None:
-    cur.execute("delete from audit.dq_results where batch_id = %s", (batch_id,))
-    for r in results:
-        cur.execute(
-            """insert into audit.dq_results (batch_id, suite_name, expectation_type, column_name, kwargs, success,
-                                            observed_value, unexpected_count, unexpected_examples)
-               values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-               on conflict do nothing""",
-            (
-                batch_id,
-                suite,
-                r["expectation"],
-                r["column"] or "",
-                json.dumps(r["kwargs"], sort_keys=True),
-                r["success"],
-                json.dumps(r["observed_value"]),
-                r["unexpected_count"],
-                json.dumps(r["examples"]),
-            ),
-        )
 
 
 def _batch_file_bytes(cur: psycopg2.extensions.cursor, source: str, batch_id: str, file_name: str, checksum: str) -> bytes:
@@ -216,15 +126,27 @@ def _batch_file_bytes(cur: psycopg2.extensions.cursor, source: str, batch_id: st
     return buffer.getvalue()
 
 
-def gate_batch(conn: psycopg2.extensions.connection, url: str, batch_id: str) -> GateResult:
+def gate_batch(
+    conn: psycopg2.extensions.connection, url: str, batch_id: str, gx_home: Path | None = None
+) -> GateResult:
     """Validate one loaded batch; mark it passed, or move it to quarantine. Idempotent for decided batches."""
-    return gate_batches(conn, url, [batch_id])[0]
+    return gate_batches(conn, url, [batch_id], gx_home=gx_home)[0]
 
 
-def gate_batches(conn: psycopg2.extensions.connection, url: str, batch_ids: list[str]) -> list[GateResult]:
-    """Validate loaded batches (any sources), up to CHUNK of a source per GX run; pass or quarantine each."""
-    from expectations import suite_name
+def gate_batches(
+    conn: psycopg2.extensions.connection,
+    url: str,
+    batch_ids: list[str],
+    config: "GateConfig | None" = None,
+    gx_home: Path | None = None,
+) -> list[GateResult]:
+    """Validate loaded batches (any sources), upstream first, each source's batches in date order; decide each.
 
+    With a GX folder, validation results are kept there too and the Data Docs site is rebuilt at the end.
+    """
+    from expectations import load_gate_config, suite_name
+
+    config = config or load_gate_config()
     with conn.cursor() as cur:
         cur.execute(
             """select batch_id, source, business_date, status, file_name, file_checksum
@@ -238,20 +160,30 @@ def gate_batches(conn: psycopg2.extensions.connection, url: str, batch_ids: list
         raise BatchNotFoundError(f"no batch {missing[0]!r} in audit.batches")
     decided = {b: GateResult(b, r[1], r[2], r[3] == "passed", 0) for b, r in found.items() if r[3] != "loaded"}
     pending: dict[str, list[str]] = defaultdict(list)
-    for b in batch_ids:
+    for b in dict.fromkeys(batch_ids):
         if b not in decided:
             pending[found[b][1]].append(b)
     results: dict[str, GateResult] = dict(decided)
-    for source, ids in pending.items():
-        for i in range(0, len(ids), CHUNK):
-            chunk = ids[i : i + CHUNK]
-            described = run_suite(conn, url, source, chunk)
-            for batch_id in chunk:
+    for source in sorted(pending, key=SOURCE_ORDER.index):
+        ids = sorted(pending[source], key=lambda b: found[b][2])
+        while ids:
+            chunk = ids[:CHUNK]
+            described = run_suite(conn, url, source, chunk, config, gx_home)
+            # Decide up to the first batch that is quarantined: the later ones were judged against it.
+            upto = next((i + 1 for i, b in enumerate(chunk) if _blocks(described[b])), len(chunk))
+            for batch_id in chunk[:upto]:
                 _, _, business_date, _, file_name, checksum = found[batch_id]
                 results[batch_id] = _decide(
                     conn, batch_id, source, business_date, file_name, checksum, suite_name(source), described[batch_id]
                 )
+            ids = ids[upto:]
+    if pending and gx_home is not None:
+        build_data_docs(url, gx_home)
     return [results[b] for b in batch_ids]
+
+
+def _blocks(results: list[dict[str, Any]]) -> bool:
+    return any(not r["success"] and r["severity"] == "block" for r in results)
 
 
 def _decide(
@@ -264,27 +196,39 @@ def _decide(
     suite: str,
     results: list[dict[str, Any]],
 ) -> GateResult:
-    """Store a batch's results, then pass it or move it to quarantine, in one transaction."""
-    failures = [r for r in results if not r["success"]]
+    """Store a batch's results and alerts, then pass it or move it to quarantine, in one transaction."""
+    failed = [r for r in results if not r["success"]]
+    for f in failed:
+        f["file"] = file_name
+    blocking = [f for f in failed if f["severity"] == "block"]
+    warnings = [f for f in failed if f["severity"] == "warn"]
     with conn.cursor() as cur:
-        _store_results(cur, batch_id, suite, results)
-        if not failures:
-            cur.execute("update audit.batches set status = 'passed', validated_at = now() where batch_id = %s", (batch_id,))
+        store_results(cur, batch_id, suite, results)
+        raise_alerts(cur, batch_id, source, business_date, file_name, failed)
+        if not blocking:
+            cur.execute(
+                "update audit.batches set status = 'passed', validated_at = now(), detail = coalesce(detail, '{}') || %s"
+                " where batch_id = %s",
+                (json.dumps({"warnings": [f["check"] for f in warnings]} if warnings else {}), batch_id),
+            )
         else:
             content = _batch_file_bytes(cur, source, batch_id, file_name, checksum)
-            for f in failures:
-                f["file"] = file_name
             cur.execute(
                 """insert into quarantine.batches (batch_id, source, business_date, file_name, file_content, reason, failures)
                    values (%s, %s, %s, %s, %s, 'expectations', %s)
-                   on conflict (batch_id) do update set failures = excluded.failures, released_at = null""",
-                (batch_id, source, business_date, file_name, psycopg2.Binary(content), json.dumps(failures)),
+                   on conflict (batch_id) do update set failures = excluded.failures, reason = excluded.reason,
+                   released_at = null, released_by = null, release_note = null""",
+                (batch_id, source, business_date, file_name, psycopg2.Binary(content), json.dumps(blocking)),
+            )
+            cur.execute(
+                "insert into quarantine.actions (batch_id, action, acted_by, note) values (%s, 'quarantined', 'gate', %s)",
+                (batch_id, ", ".join(sorted({f["check"] for f in blocking}))),
             )
             cur.execute(sql.SQL("delete from {} where batch_id = %s").format(sql.Identifier("raw", source)), (batch_id,))
             cur.execute(
                 "update audit.batches set status = 'quarantined', validated_at = now(), detail = %s where batch_id = %s",
-                (json.dumps({"failed_expectations": [f["expectation"] for f in failures]}), batch_id),
+                (json.dumps({"failed_checks": sorted({f["check"] for f in blocking})}), batch_id),
             )
-            log.warning("batch %s quarantined: %s", batch_id, ", ".join(f["expectation"] for f in failures))
+            log.warning("batch %s quarantined: %s", batch_id, ", ".join(f["check"] for f in blocking))
     conn.commit()
-    return GateResult(batch_id, source, business_date, not failures, len(results), failures)
+    return GateResult(batch_id, source, business_date, not blocking, len(results), blocking, warnings)

@@ -16,6 +16,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from enum import Enum
 from pathlib import Path
 
@@ -23,7 +24,8 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
-from warning_models.contract import ColumnType, Source, get_source
+from warning_models.contract import ColumnType, Source, control_path, get_source
+from warning_models.dq_results import raise_alerts
 from warning_models.errors import LandingError, Rule
 
 log = logging.getLogger(__name__)
@@ -132,13 +134,60 @@ def _copy_error(path: Path, source: Source, business_date: dt.date, exc: psycopg
 def _quarantine_rejected(
     cur: psycopg2.extensions.cursor, batch_id: str, source: Source, business_date: dt.date, path: Path, content: bytes, error: LandingError
 ) -> None:
-    failures = json.dumps([error.as_dict()])
+    """Keep the rejected file's bytes in quarantine, record the action and raise a data_quality alert."""
+    failure = {
+        **error.as_dict(),
+        "check": error.rule.value,
+        "severity": "block",
+        "expectation": "landing_contract",
+        "column": "",
+        "unexpected_count": 1,
+        "examples": [{"line": error.line, "detail": error.detail}],
+    }
     cur.execute(
         """insert into quarantine.batches (batch_id, source, business_date, file_name, file_content, reason, failures)
            values (%s, %s, %s, %s, %s, 'landing_contract', %s)
-           on conflict (batch_id) do update set failures = excluded.failures, released_at = null""",
-        (batch_id, source.name, business_date, str(path), psycopg2.Binary(content), failures),
+           on conflict (batch_id) do update set failures = excluded.failures, reason = excluded.reason,
+           released_at = null, released_by = null, release_note = null""",
+        (batch_id, source.name, business_date, str(path), psycopg2.Binary(content), json.dumps([failure])),
     )
+    cur.execute(
+        "insert into quarantine.actions (batch_id, action, acted_by, note) values (%s, 'quarantined', 'loader', %s)",
+        (batch_id, error.rule.value),
+    )
+    raise_alerts(cur, batch_id, source.name, business_date, str(path), [failure])
+
+
+@dataclass(frozen=True)
+class Controls:
+    """Control totals delivered with a batch: its data row count and sums of numeric columns."""
+
+    row_count: int
+    sums: dict[str, str]
+
+
+def read_control(path: Path, source: Source, business_date: dt.date) -> Controls:
+    """Parse a control-totals file: {"row_count": N, "sums": {"<numeric column>": "<decimal>"}}."""
+
+    def fail(detail: str) -> LandingError:
+        return LandingError(path, None, Rule.CONTROL_FILE, detail, source=source.name, business_date=business_date.isoformat())
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise fail(f"not a JSON control file: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("row_count"), int) or data["row_count"] < 0:
+        raise fail('needs "row_count": a whole number >= 0')
+    sums = data.get("sums", {})
+    numeric = {c.name for c in source.columns if c.type in (ColumnType.NUMERIC, ColumnType.INTEGER)}
+    if not isinstance(sums, dict) or set(sums) - numeric:
+        raise fail(f'"sums" may name only numeric columns of {source.name}: {sorted(numeric)}')
+    for column, value in sums.items():
+        try:
+            Decimal(str(value))
+        except InvalidOperation:
+            raise fail(f"sum of {column} is not a number: {value!r}") from None
+    return Controls(data["row_count"], {k: str(v) for k, v in sums.items()})
 
 
 def _supersede(cur: psycopg2.extensions.cursor, source: Source, business_date: dt.date, keep: str) -> list[str]:
@@ -158,22 +207,37 @@ def _supersede(cur: psycopg2.extensions.cursor, source: Source, business_date: d
     return old
 
 
-def load_file(conn: psycopg2.extensions.connection, source_name: str, business_date: dt.date, path: Path) -> LoadResult:
-    """Load one file in one transaction (the caller's connection; committed here)."""
+def load_file(
+    conn: psycopg2.extensions.connection,
+    source_name: str,
+    business_date: dt.date,
+    path: Path,
+    *,
+    content: bytes | None = None,
+    control: Path | None = None,
+    replay: bool = False,
+) -> LoadResult:
+    """Load one file in one transaction (the caller's connection; committed here).
+
+    `content` gives the file's bytes when they come from elsewhere than `path` (quarantine); `control` the
+    control-totals file (default: the one next to `path`, if any). `replay` loads a quarantined batch again.
+    """
     source = get_source(source_name)
-    content = path.read_bytes()
+    content = path.read_bytes() if content is None else content
     checksum = hashlib.sha256(content).hexdigest()
     batch_id = batch_id_for(source.name, business_date, checksum)
+    control = control if control is not None else control_path(path)
     with conn.cursor() as cur:
         cur.execute("select status, row_count from audit.batches where batch_id = %s", (batch_id,))
         existing = cur.fetchone()
-        if existing and existing[0] != "superseded":
+        if existing and existing[0] != "superseded" and not (replay and existing[0] == "quarantined"):
             conn.commit()
             return LoadResult(batch_id, source.name, business_date, LoadStatus.UNCHANGED, existing[1], existing[0])
         # Serialise loads of the same source and day (Airflow retries, parallel backfills).
         cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{source.name}:{business_date}",))
         try:
             header, body, lines = _parse(path, source, content, business_date, batch_id)
+            controls = read_control(control, source, business_date) if control.is_file() else None
             cur.execute("savepoint copy_batch")
             superseded = _supersede(cur, source, business_date, keep=batch_id)
             _upsert_batch(cur, batch_id, source, business_date, path, checksum, "loaded")
@@ -202,6 +266,12 @@ def load_file(conn: psycopg2.extensions.connection, source_name: str, business_d
             "update audit.batches set row_count = %s, detail = %s where batch_id = %s",
             (len(lines), json.dumps({"superseded": superseded}) if superseded else None, batch_id),
         )
+        cur.execute("delete from audit.batch_controls where batch_id = %s", (batch_id,))
+        if controls is not None:
+            cur.execute(
+                "insert into audit.batch_controls (batch_id, file_name, row_count, sums) values (%s, %s, %s, %s)",
+                (batch_id, str(control), controls.row_count, json.dumps(controls.sums)),
+            )
     conn.commit()
     return LoadResult(batch_id, source.name, business_date, LoadStatus.LOADED, len(lines), "loaded")
 

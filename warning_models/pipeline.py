@@ -38,7 +38,7 @@ class IngestReport:
     def quarantined(self) -> list[str]:
         rejected = [f"{r.source} ({r.error})" for r in self.loads if r.status is LoadStatus.REJECTED]
         failed = [
-            f"{g.source} (failed {', '.join(f['expectation'] + ':' + str(f.get('column') or '') for f in g.failures)})"
+            f"{g.source} (failed {', '.join(f['check'] + (':' + f['column'] if f.get('column') else '') for f in g.failures)})"
             for g in self.gates
             if not g.passed
         ]
@@ -106,7 +106,7 @@ def ingest_source(
     """Load and gate one source's batch for a day (the DAG's per-source task)."""
     loaded = load_source(conn, settings, source, business_date, report)
     if loaded is not None and loaded.batch_status == "loaded":  # new, or left ungated by an interrupted run
-        report.gates.append(gate_batch(conn, url, loaded.batch_id))
+        report.gates.append(gate_batch(conn, url, loaded.batch_id, gx_home=settings.gx_home))
 
 
 def ingest_days(
@@ -119,7 +119,7 @@ def ingest_days(
             load_source(conn, settings, source, report.business_date, report)
     by_day = {r.business_date: r for r in reports}
     pending = [l.batch_id for r in reports for l in r.loads if l.batch_status == "loaded"]
-    for gate in gate_batches(conn, url, pending):
+    for gate in gate_batches(conn, url, pending, gx_home=settings.gx_home):
         by_day[gate.business_date].gates.append(gate)
     return reports
 

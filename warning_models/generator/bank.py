@@ -20,7 +20,7 @@ from warning_models.generator.macro import MacroSimulator
 from warning_models.generator.market import MarketSimulator
 from warning_models.generator.span import Span
 from warning_models.generator.truth import Domain, truth_document, write_truth
-from warning_models.generator.writer import Batch, write_batch
+from warning_models.generator.writer import Batch, write_batch, write_control
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,8 @@ def generate_bank(
                 if source in required:
                     raise RuntimeError(f"generator produced no {source} batch for {day}")
                 continue
-            _, n_rows = write_batch(landing_dir, source, day, batch)
+            path, n_rows = write_batch(landing_dir, source, day, batch)
+            write_control(path, batch)
             summary.record(source, n_rows)
 
     episodes = credit.episodes() + market.episodes() + macro.episodes() + access.episodes()

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 
-from warning_models.contract import get_source, landing_path
+from warning_models.contract import control_path, get_source, landing_path
 
 Batch = dict[str, list[str]]
 
@@ -50,3 +52,16 @@ def write_batch(landing_dir: Path, source: str, business_date: dt.date, batch: B
         writer.writerow(header)
         writer.writerows(zip(*columns))
     return path, n_rows
+
+
+def write_control(data_file: Path, batch: Batch) -> Path:
+    """The extract job's control totals next to a batch: its row count and the sum of every ``_amount`` column."""
+    n_rows = len(next(iter(batch.values()))) if batch else 0
+    sums = {
+        name: str(sum((Decimal(v) for v in values if v), Decimal("0")))
+        for name, values in batch.items()
+        if name.endswith("_amount")
+    }
+    path = control_path(data_file)
+    path.write_text(json.dumps({"row_count": n_rows, "sums": sums}, sort_keys=True) + "\n", encoding="utf-8")
+    return path
