@@ -31,6 +31,14 @@ REFERENCES: dict[str, tuple[str, str, str]] = {
 }
 
 
+def _not_replaced(batch: str, under_test: str) -> str:
+    """A history batch is not another batch of a day under test (the passed batch a correction would replace)."""
+    return (
+        f"({batch}.batch_id in (select {under_test}.batch_id from {under_test})"
+        f" or {batch}.business_date not in (select {under_test}.d from {under_test}))"
+    )
+
+
 def orphan_keys(source: str) -> ExpectParentKeysToExist:
     fk, parent, pk = REFERENCES[source]
     query = f"""select tested.batch_id, tested.source_line, tested.{fk}, '{parent}' as parent_source
@@ -55,7 +63,7 @@ def _price_history(t: Thresholds) -> str:
                case when r.close_price > 0 and lag(r.close_price) over w > 0
                     then ln(r.close_price / lag(r.close_price) over w) end as log_return
         from raw.market_prices as r join audit.batches as b on b.batch_id = r.batch_id
-        where b.source = 'market_prices' and b.status {LIVE}
+        where b.source = 'market_prices' and b.status {LIVE} and {_not_replaced('b', 'tested')}
           and r.instrument_id in (select tested.instrument_id from tested)
           and b.business_date >= (select min(tested.d) from tested) - {days}
           and b.business_date <= (select max(tested.d) from tested)
@@ -181,7 +189,7 @@ def _loan_history(batch_ids: list[str]) -> str:
                lag(r.balance_amount) over w as prev_balance, lag(r.days_past_due) over w as prev_dpd,
                lag(b.business_date) over w as prev_d
         from raw.loan_performance as r join audit.batches as b on b.batch_id = r.batch_id
-        where b.source = 'loan_performance' and b.status {LIVE}
+        where b.source = 'loan_performance' and b.status {LIVE} and {_not_replaced('b', 'cur')}
           and b.business_date >= (select min(cur.d) from cur) - {LOOKBACK_DAYS}
           and b.business_date <= (select max(cur.d) from cur)
         window w as (partition by r.loan_id order by b.business_date)
@@ -244,7 +252,8 @@ def macro_value_jump(batch_ids: list[str], t: Thresholds) -> ExpectMacroValuesWi
         select r.batch_id, r.source_line, r.series_id, r.period_end_date, r.value,
                lag(r.value) over w as prev_value, lag(r.period_end_date) over w as prev_period
         from raw.macro_series as r join audit.batches as b on b.batch_id = r.batch_id
-        where b.source = 'macro_series' and b.status {LIVE} and b.business_date <= (select max(cur.d) from cur)
+        where b.source = 'macro_series' and b.status {LIVE} and {_not_replaced('b', 'cur')}
+          and b.business_date <= (select max(cur.d) from cur)
         window w as (partition by r.series_id order by r.period_end_date, b.business_date)
     )
     select series.batch_id, series.source_line, series.series_id, series.period_end_date, series.value,

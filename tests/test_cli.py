@@ -37,5 +37,5 @@ def test_run_reports_a_held_back_batch_and_goes_on(warehouse: str, tmp_path: Pat
     (landing / "2025-03-03.csv").write_text("instrument_id,price_date,close_price\nEQ01,2025-03-03,-1\n")
     done = _ews("run", "--date", "2025-03-03", "--quiet", env={"EWS_DATABASE_URL": warehouse, "EWS_HOME": str(tmp_path)})
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "2025-03-03: held back: market_prices (failed expect_column_values_to_be_between:close_price)" in done.stdout
+    assert "2025-03-03: held back: market_prices (failed value_range:close_price)" in done.stdout
     assert "loan_performance (missing)" in done.stdout

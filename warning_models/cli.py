@@ -7,6 +7,11 @@
   ews evaluate                 alerts against the truth file, stored in warning.evaluation_results
   ews warehouse url|migrate|stop  the warehouse in use (embedded unless EWS_DATABASE_URL is set)
   ews dbt parse|build          dbt against the same warehouse (parse writes the manifest Cosmos reads)
+  ews quarantine list [--all]  batches held back by the gate: file, rules, lines
+  ews quarantine show ID       why one batch was held back, row by row, and what was done about it
+  ews quarantine release ID --note TEXT   accept a held-back batch as it is, then recompute
+  ews quarantine replay ID     gate the (corrected) file again, then recompute the affected days
+  ews data-docs                rebuild the Great Expectations Data Docs site and print where it is
 """
 
 from __future__ import annotations
@@ -151,6 +156,61 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     return 0
 
 
+def _who(args: argparse.Namespace) -> str:
+    import getpass
+
+    return args.by or getpass.getuser()
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from warning_models import quarantine
+    from warning_models.pipeline import recompute_from
+    from warning_models.summary import quarantine_detail, quarantine_table
+    from warning_models.warehouse import connect, migrate, warehouse_url
+
+    settings = load_settings()
+    url = warehouse_url(settings)
+    migrate(url)
+    with connect(url) as conn:
+        if args.action == "list":
+            entries = quarantine.list_entries(conn, quarantine.STATES if args.all else ("open",))
+            print(quarantine_table(entries) if entries else "nothing in quarantine" + ("" if args.all else " is open"))
+            return 0
+        if not args.id:
+            raise EwsError(f"ews quarantine {args.action} needs the batch id (see `ews quarantine list`)")
+        if args.action == "show":
+            print(quarantine_detail(quarantine.get_entry(conn, args.id)))
+            return 0
+        if args.action == "release":
+            entry = quarantine.release(conn, args.id, _who(args), args.note or "")
+            print(f"released {entry.batch_id} ({entry.source} {entry.business_date}) by {entry.released_by}")
+            start = entry.business_date
+        else:
+            outcome = quarantine.replay(conn, url, settings, args.id, _who(args))
+            verdict = "passed" if outcome.passed else "was held back again"
+            print(f"replayed {outcome.entry.batch_id} as {outcome.load.batch_id}: {verdict}")
+            if not outcome.passed:
+                failed = outcome.gate.failures if outcome.gate else []
+                print("  " + (str(outcome.load.error) if outcome.load.error else ", ".join(f["check"] for f in failed)))
+                return 1
+            for r in outcome.rejudged:
+                print(f"  downstream {r.batch_id}: {'passed' if r.passed else 'still held back'}")
+            start = outcome.entry.business_date
+    days = recompute_from(start, settings=settings, url=url, reason=f"quarantine {args.action} {args.id}")
+    print(f"recomputed models and indicators for {len(days)} day(s): {days[0]} .. {days[-1]}")
+    return 0
+
+
+def cmd_data_docs(args: argparse.Namespace) -> int:
+    from warning_models.gx_context import build_data_docs
+    from warning_models.warehouse import warehouse_url
+
+    settings = load_settings()
+    index = build_data_docs(warehouse_url(settings), settings.gx_home)
+    print(f"Data Docs: {index}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ews", description="Early-warning system for financial risk.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
@@ -187,6 +247,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dbt", help="run dbt against the warehouse")
     p.add_argument("action", choices=["parse", "build"])
     p.set_defaults(func=cmd_dbt)
+
+    p = sub.add_parser("quarantine", help="batches held back by the gate: list, show, release, replay")
+    p.add_argument("action", choices=["list", "show", "release", "replay"])
+    p.add_argument("id", nargs="?", help="batch id, or a part of it naming one batch (e.g. its checksum)")
+    p.add_argument("--all", action="store_true", help="list: released and replaced batches too")
+    p.add_argument("--note", help="release: why the data is right (required)")
+    p.add_argument("--by", help="who acts (default: the login name)")
+    p.set_defaults(func=cmd_quarantine)
+
+    p = sub.add_parser("data-docs", help="rebuild the Great Expectations Data Docs site")
+    p.set_defaults(func=cmd_data_docs)
     return parser
 
 

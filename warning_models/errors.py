@@ -120,3 +120,12 @@ class InsufficientHistoryError(EwsError):
 
 class TruthFileError(EwsError):
     """Raised when the ground-truth file needed by `ews evaluate` is missing or malformed."""
+
+
+class QuarantineError(EwsError):
+    """Raised when an action on a quarantined batch is not possible (wrong state, unloadable file, no note)."""
+
+    def __init__(self, batch_id: str, reason: str) -> None:
+        super().__init__(f"quarantined batch {batch_id} {reason}")
+        self.batch_id = batch_id
+        self.reason = reason

@@ -25,6 +25,7 @@ from warning_models.contract import SOURCE_ORDER, ColumnType, get_source
 from warning_models.dq_results import MAX_EXAMPLES, describe_per_batch, raise_alerts, store_results
 from warning_models.errors import BatchNotFoundError
 from warning_models.gx_context import build_data_docs, gx_context
+from warning_models.loader import promote
 
 if TYPE_CHECKING:
     from expectations.config import GateConfig
@@ -206,11 +207,7 @@ def _decide(
         store_results(cur, batch_id, suite, results)
         raise_alerts(cur, batch_id, source, business_date, file_name, failed)
         if not blocking:
-            cur.execute(
-                "update audit.batches set status = 'passed', validated_at = now(), detail = coalesce(detail, '{}') || %s"
-                " where batch_id = %s",
-                (json.dumps({"warnings": [f["check"] for f in warnings]} if warnings else {}), batch_id),
-            )
+            promote(cur, source, business_date, batch_id, {"warnings": [f["check"] for f in warnings]} if warnings else {})
         else:
             content = _batch_file_bytes(cur, source, batch_id, file_name, checksum)
             cur.execute(

@@ -2,7 +2,8 @@
 
 A batch is identified by source, business date and the sha256 of the file bytes:
 - the same file again is a no-op (idempotent);
-- a different file for the same source and date supersedes the earlier batch (its raw rows are replaced);
+- a different file for the same source and date waits for the gate next to the day's passed batch, and
+  supersedes it only when it passes (`promote`); a newer file replaces one that was not judged yet;
 - a file that breaks the landing contract is not loaded: it goes to quarantine with the file, line and rule.
 """
 
@@ -190,21 +191,37 @@ def read_control(path: Path, source: Source, business_date: dt.date) -> Controls
     return Controls(data["row_count"], {k: str(v) for k, v in sums.items()})
 
 
-def _supersede(cur: psycopg2.extensions.cursor, source: Source, business_date: dt.date, keep: str) -> list[str]:
-    """Mark the live batch of this source and date (if another one) superseded and drop its raw rows.
+def _supersede(cur: psycopg2.extensions.cursor, source: str, business_date: dt.date, keep: str, status: str) -> list[str]:
+    """Mark the other batch of this source and date in `status` superseded and drop its raw rows.
 
     Quarantined batches keep their status: they never were live, and quarantine keeps their file.
     """
     cur.execute(
         """update audit.batches set status = 'superseded'
-           where source = %s and business_date = %s and status in ('loaded', 'passed') and batch_id <> %s
+           where source = %s and business_date = %s and status = %s and batch_id <> %s
            returning batch_id""",
-        (source.name, business_date, keep),
+        (source, business_date, status, keep),
     )
     old = [r[0] for r in cur.fetchall()]
     if old:
-        cur.execute(sql.SQL("delete from {} where batch_id = any(%s)").format(sql.Identifier("raw", source.name)), (old,))
+        cur.execute(sql.SQL("delete from {} where batch_id = any(%s)").format(sql.Identifier("raw", source)), (old,))
     return old
+
+
+def promote(cur: psycopg2.extensions.cursor, source: str, business_date: dt.date, batch_id: str, detail: dict[str, object]) -> list[str]:
+    """Make a batch the day's passed batch, superseding the one that passed before (a correction that passed).
+
+    Until then the earlier passed batch stays live: a correction that fails the gate never costs the good data.
+    """
+    superseded = _supersede(cur, source, business_date, keep=batch_id, status="passed")
+    if superseded:
+        detail = {**detail, "superseded": superseded}
+    cur.execute(
+        "update audit.batches set status = 'passed', validated_at = now(), detail = coalesce(detail, '{}') || %s"
+        " where batch_id = %s",
+        (json.dumps(detail), batch_id),
+    )
+    return superseded
 
 
 def load_file(
@@ -239,7 +256,8 @@ def load_file(
             header, body, lines = _parse(path, source, content, business_date, batch_id)
             controls = read_control(control, source, business_date) if control.is_file() else None
             cur.execute("savepoint copy_batch")
-            superseded = _supersede(cur, source, business_date, keep=batch_id)
+            # A file not yet judged is replaced by a newer one; the day's passed batch stays until a new one passes.
+            superseded = _supersede(cur, source.name, business_date, keep=batch_id, status="loaded")
             _upsert_batch(cur, batch_id, source, business_date, path, checksum, "loaded")
             columns = sql.SQL(", ").join(sql.Identifier(c) for c in ["batch_id", "source_line", *header])
             try:

@@ -166,6 +166,34 @@ def backfill(
     return reports
 
 
+def last_scored_day(conn: psycopg2.extensions.connection) -> dt.date | None:
+    """The latest business date the indicators ran for (what a recompute must reach)."""
+    with conn.cursor() as cur:
+        cur.execute("select max(as_of_date) from warning.model_runs")
+        (day,) = cur.fetchone()
+    conn.commit()
+    return day
+
+
+def recompute_from(start: dt.date, *, settings: Settings, url: str, reason: str) -> list[dt.date]:
+    """Rebuild the models, then the indicators of every day from `start` to the last scored day (a replay's effect)."""
+    from warning_models.indicators import run_indicators
+    from warning_models.transform import run_dbt
+
+    run_id = f"recompute:{start.isoformat()}:{uuid.uuid4().hex[:8]}"
+    with connect(url) as conn:
+        end = max(last_scored_day(conn) or start, start)
+        with stage(conn, run_id, start, "dbt_build") as detail:
+            run_dbt(["build"], url, settings)
+            detail["reason"] = reason
+        days = list(days_between(start, end))
+        for day in days:
+            with stage(conn, run_id, day, "indicators") as detail:
+                detail["indicators"] = [o.as_dict() for o in run_indicators(url, day)]
+                detail["reason"] = reason
+    return days
+
+
 def run_day(business_date: dt.date, *, settings: Settings | None = None, url: str | None = None) -> DayReport:
     """The daily run for one business date (what the Airflow DAG does, in one process)."""
     return backfill(business_date, business_date, settings=settings, url=url)[0]

@@ -68,3 +68,48 @@ def batch_summary(conn: psycopg2.extensions.connection, start: dt.date, end: dt.
         )
         rows = cur.fetchall()
     return format_table(["source", "batches_passed", "batches_quarantined", "rows_loaded"], rows)
+
+
+def quarantine_table(entries: Sequence[Any]) -> str:
+    """One line per quarantined batch: id, source, date, state, rules, file lines."""
+    rows = [
+        (e.batch_id, e.business_date, e.state, e.reason, ", ".join(e.rules), _lines(e.lines), e.file_name)
+        for e in entries
+    ]
+    return format_table(["batch", "business date", "state", "reason", "rules", "lines", "file"], rows)
+
+
+def _lines(lines: Sequence[int], at_most: int = 8) -> str:
+    shown = ", ".join(map(str, lines[:at_most]))
+    return shown + (f" (+{len(lines) - at_most})" if len(lines) > at_most else "") if lines else "-"
+
+
+def quarantine_detail(entry: Any) -> str:
+    """Everything about one quarantined batch: the file, each failed rule with its rows, the actions taken."""
+    out = [
+        f"batch       {entry.batch_id}",
+        f"source      {entry.source}, business date {entry.business_date}",
+        f"file        {entry.file_name}",
+        f"state       {entry.state}" + (f" (by {entry.replaced_by})" if entry.replaced_by else ""),
+        f"reason      {entry.reason}, quarantined {entry.quarantined_at:%Y-%m-%d %H:%M:%S %Z}",
+        "",
+        "failed rules:",
+    ]
+    for f in entry.failures:
+        rule = f.get("check") or f.get("rule")
+        count = f.get("unexpected_count")
+        out.append(f"  - rule {rule} ({f.get('expectation', 'landing_contract')}, {f.get('severity', 'block')})"
+                   + (f" on {f['column']}" if f.get("column") else "") + (f": {count} row(s)" if count else ""))
+        if f.get("detail"):
+            out.append(f"      {f['detail']}")
+        if f.get("exception"):
+            out.append(f"      error: {f['exception']}")
+        for e in f.get("examples", [])[:10]:
+            where = f"line {e['line']}" if e.get("line") is not None else "batch"
+            values = ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("line", "detail"))
+            out.append(f"      {where}: {values}" if values else f"      {where}")
+    if entry.actions:
+        out += ["", "actions:"]
+        out += [f"  {a['at']}  {a['action']:<11} by {a['by']}" + (f": {a['note']}" if a["note"] else "")
+                + (f"  {a['outcome']}" if a["outcome"] else "") for a in entry.actions]
+    return "\n".join(out)

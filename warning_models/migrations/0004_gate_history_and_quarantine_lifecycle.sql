@@ -16,6 +16,12 @@ language sql immutable parallel safe as $$
        and to_char(day, 'MM-DD') not in ('01-01', '12-25', '12-26')
 $$;
 
+-- A correction waits for the gate next to the day's passed batch and supersedes it only when it passes:
+-- at most one passed and one pending ('loaded') batch per source and business date.
+drop index audit.batches_one_live_per_day;
+create unique index batches_one_passed_per_day on audit.batches (source, business_date) where status = 'passed';
+create unique index batches_one_pending_per_day on audit.batches (source, business_date) where status = 'loaded';
+
 -- History lookups of the gate (by key across batches) and the loader's deletes by batch.
 create index batches_by_source_day on audit.batches (source, business_date, status);
 create index raw_borrowers_by_key on raw.borrowers (borrower_id);
