@@ -5,9 +5,11 @@ For one **business date** (the UTC date the run's data interval starts on; the r
 processes D):
 
 1. `migrate` — warehouse schemas ews owns (raw, quarantine, audit, warning) up to date.
-2. `ingest` — one mapped task per landing source: COPY the day's CSV into `raw`, then the source's Great
-   Expectations suite. A failing batch goes to `quarantine` with the failed expectations and file lines;
-   the other sources go on.
+2. `ingest` — one task per landing source: COPY the day's CSV into `raw`, then the source's Great
+   Expectations suite (landing contract, business rules, authenticity checks against history). A batch
+   failing a `block` check goes to `quarantine` with the failed rules and file lines (`ews quarantine`);
+   `warn` checks raise data-quality alerts. Sources whose checks read another source's day (loans → borrowers,
+   repayments → loans, loan_performance → loans and repayments) wait for it; the others run in parallel.
 3. `dbt` — staging → intermediate → marts (Cosmos, one task per model, tests after each model). Staging reads
    only batches that passed the gate.
 4. `indicators` — one mapped task per domain (credit, market, macro, access): statsmodels fits written to
@@ -23,13 +25,13 @@ import os
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import TaskGroup, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from warning_models.config import parse_url
-from warning_models.contract import SOURCE_ORDER
+from warning_models.contract import SOURCE_ORDER, UPSTREAM
 from warning_models.privacy import TELEMETRY_OFF
 from warning_models.schedule import CRON, INTERVAL
 
@@ -69,15 +71,12 @@ def ews_daily() -> None:
 
         return apply_migrations()
 
-    @task(map_index_template="{{ ews_source }}")
+    @task
     def ingest(source: str) -> dict[str, object]:
-        from airflow.sdk import get_current_context
-
         from warning_models.config import load_settings
         from warning_models.pipeline import IngestReport, ingest_source
         from warning_models.warehouse import connect, warehouse_url
 
-        get_current_context()["ews_source"] = source  # type: ignore[typeddict-unknown-key]
         settings = load_settings()
         url = warehouse_url(settings)
         report = IngestReport(_business_date())
@@ -122,10 +121,14 @@ def ews_daily() -> None:
             print(f"held back: {item}")
         return {"business_date": str(day), "held_back": held}
 
-    ingested = ingest.expand(source=list(SOURCE_ORDER))
-    migrate() >> ingested >> dbt
+    with TaskGroup("ingest", tooltip="load and gate each landing source") as ingest_group:
+        ingested = {source: ingest.override(task_id=source)(source=source) for source in SOURCE_ORDER}
+    for source, upstream in UPSTREAM.items():
+        for parent in upstream:
+            ingested[parent] >> ingested[source]
+    migrate() >> ingest_group >> dbt
     scored = indicators.expand(domain=DOMAINS)
-    dbt >> scored >> summary(ingested)
+    dbt >> scored >> summary(list(ingested.values()))
 
 
 ews_daily()

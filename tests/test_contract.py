@@ -37,3 +37,17 @@ def test_migrations_are_idempotent(warehouse: str) -> None:
     from warning_models.warehouse import migrate
 
     assert migrate(warehouse) == []
+
+
+def test_the_warehouse_calendar_is_the_contract_calendar(warehouse: str) -> None:
+    import datetime as dt
+
+    import psycopg2
+
+    from warning_models.contract import is_trading_day
+
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(3 * 366)]
+    with psycopg2.connect(warehouse) as conn, conn.cursor() as cur:
+        cur.execute("select d, audit.is_trading_day(d) from unnest(%s::date[]) as d", (days,))
+        in_sql = dict(cur.fetchall())
+    assert in_sql == {d: is_trading_day(d) for d in days}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from warning_models.contract import SOURCE_ORDER, UPSTREAM
 from warning_models.schedule import business_date_for, logical_date_for
 
 DAGS = Path(__file__).resolve().parents[1] / "dags"
@@ -34,14 +35,22 @@ def test_dag_is_configured_like_a_production_dag(dagbag) -> None:  # type: ignor
     assert dag.start_date.tzinfo is not None and dag.start_date.utcoffset() == dt.timedelta(0)
     assert all(t.owner == "risk-data-engineering" for t in dag.tasks)
     ids = set(dag.task_ids)
-    assert {"migrate", "ingest", "indicators", "summary"} <= ids
+    assert {"migrate", "indicators", "summary", *(f"ingest.{s}" for s in SOURCE_ORDER)} <= ids
     assert any(i.startswith("dbt.fct_loan_days") for i in ids), "the dbt marts are rendered as Cosmos tasks"
     # order: ingest -> dbt (every root model of the group) -> indicators -> summary
     dbt_ids = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
     roots = [t for t in dag.tasks if t.task_id in dbt_ids and not (t.upstream_task_ids & dbt_ids)]
-    assert roots and all("ingest" in t.upstream_task_ids for t in roots)
+    last_ingests = {f"ingest.{s}" for s in SOURCE_ORDER if not any(s in ups for ups in UPSTREAM.values())}
+    assert roots and all(last_ingests <= t.upstream_task_ids for t in roots)  # the others come before these
     assert dag.get_task("indicators").upstream_task_ids <= dbt_ids and dag.get_task("indicators").upstream_task_ids
     assert "indicators" in dag.get_task("summary").upstream_task_ids
+
+
+def test_sources_wait_for_the_sources_their_checks_read(dagbag) -> None:  # type: ignore[no-untyped-def]
+    dag = dagbag.dags["ews_daily"]
+    for source, upstream in UPSTREAM.items():
+        assert {f"ingest.{u}" for u in upstream} <= dag.get_task(f"ingest.{source}").upstream_task_ids
+    assert dag.get_task("ingest.market_prices").upstream_task_ids == {"migrate"}
 
 
 def test_dag_file_has_no_top_level_io() -> None:

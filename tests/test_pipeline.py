@@ -33,8 +33,17 @@ def _state(url: str) -> dict[str, list[tuple]]:
 
 
 def test_every_clean_batch_passes_the_gate(bank_run: tuple[str, Path, list[DayReport]]) -> None:
-    url, _, reports = bank_run
-    assert len(reports) == SMALL_BANK["days"]
+    """No false rejects: 130 clean business days, every authenticity check run against its history, none blocks."""
+    url, home, reports = bank_run
+    assert len(reports) == SMALL_BANK["days"] >= 60
+    checks = dict(_fetch(url, "select check_name, count(*) from audit.dq_results group by 1"))
+    assert {
+        "control_totals", "orphan_keys", "row_count_collapse", "category_drift", "price_jump", "stale_price",
+        "instrument_missing", "balance_reconciliation", "days_past_due_jump", "loan_vanished", "macro_value_jump",
+    } <= set(checks)
+    assert _fetch(url, "select count(*) from audit.dq_results where not success and severity = 'block'") == [(0,)]
+    index = home / "gx" / "data_docs" / "index.html"  # the Data Docs site people browse
+    assert index.is_file() and "raw_market_prices" in index.read_text()
     assert [r.business_date for r in reports if r.ingest.quarantined or r.ingest.missing] == []
     statuses = dict(_fetch(url, "select status, count(*) from audit.batches group by 1"))
     assert set(statuses) == {"passed"} and statuses["passed"] >= 5 * len(reports)
@@ -121,8 +130,12 @@ def test_a_corrupted_batch_is_quarantined_never_reaches_the_marts_and_a_fixed_re
     assert held[days[0]] == [] and held[days[2]] == []
     assert len(held[bad_day]) == 1 and "loan_performance" in held[bad_day][0]
     [(failures,)] = _fetch(url, "select failures from quarantine.batches where source = 'loan_performance'")
-    assert failures[0]["column"] == "balance_amount" and failures[0]["examples"][0]["line"] == 6
-    assert str(perf) == failures[0]["file"]
+    by_check = {f["check"]: f for f in failures}
+    # the range rule names the line, and the balance no longer reconciles with the day before
+    assert set(by_check) == {"value_range", "balance_reconciliation"}
+    assert by_check["value_range"]["column"] == "balance_amount" and by_check["value_range"]["examples"][0]["line"] == 6
+    assert [e["line"] for e in by_check["balance_reconciliation"]["examples"]] == [6]
+    assert str(perf) == by_check["value_range"]["file"]
     perf_days = _fetch(url, "select distinct performance_date from marts.fct_loan_days order by 1")
     assert perf_days == [(days[0],), (days[2],)]  # the quarantined day never reached the marts
     assert _fetch(url, "select count(*) from marts.fct_user_days where activity_date = %s", bad_day)[0][0] > 0  # others went on

@@ -87,6 +87,10 @@ def _run_span(start: dt.date, end: dt.date, quiet: bool) -> int:
         print(f"\nBatches {start} .. {end}\n" + batch_summary(conn, start, end))
         print(f"\nAlerts {start} .. {end}\n" + alert_summary(conn, start, end))
     print(f"\n{len(reports)} business day(s) in {time.perf_counter() - t0:.0f} s")
+    from warning_models.gx_context import data_docs_index
+
+    if data_docs_index(settings.gx_home).is_file():
+        print(f"Great Expectations Data Docs: {data_docs_index(settings.gx_home)}")
     return 0
 
 

@@ -1,0 +1,104 @@
+"""Severity is configuration: block quarantines, warn passes with a data-quality alert, off leaves a check out;
+and a correction that fails the gate never costs the day its good batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from expectations import Severity, build_suite, load_gate_config
+from warning_models.errors import ConfigError
+from warning_models.gate import gate_batch, gate_batches
+from warning_models.loader import load_file
+
+DAY = dt.date(2025, 3, 3)
+HEADER = "instrument_id,price_date,close_price\n"
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "gate.toml"
+    path.write_text(text)
+    return path
+
+
+def _load(url: str, path: Path, body: str) -> str:
+    path.write_text(HEADER + body)
+    with psycopg2.connect(url) as conn:
+        return load_file(conn, "market_prices", DAY, path).batch_id
+
+
+def _one(url: str, sql: str, *params: object) -> tuple:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchone()
+
+
+def test_the_shipped_configuration_blocks_structure_and_warns_on_drift() -> None:
+    config = load_gate_config()
+    assert config.severity("loans", "orphan_keys") is Severity.BLOCK
+    assert config.severity("market_prices", "price_jump") is Severity.BLOCK
+    assert config.severity("access_events", "row_count_drift") is Severity.WARN
+    assert config.severity("repayments", "row_count_drift") is Severity.OFF  # source-specific key wins
+    assert config.severity("borrowers", "a_check_nobody_named") is Severity.BLOCK
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('[severity]\nprice_jump = "ignore"\n', "not block, warn or off"),
+        ("[thresholds]\nstale_days = 3\n", "unknown threshold"),
+        ("[thresholds]\ndrift_z = -1\n", "must be a number >= 0"),
+        ("[severity\n", "gate.toml"),
+        ("[alerts]\n", "unknown section"),
+    ],
+)
+def test_a_bad_configuration_is_a_clear_error(tmp_path: Path, text: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        load_gate_config(_config(tmp_path, text))
+
+
+def test_off_leaves_a_check_out_of_the_suite(tmp_path: Path) -> None:
+    config = load_gate_config(_config(tmp_path, '[severity]\n"market_prices.price_jump" = "off"\n'))
+    checks = {e.meta["check"] for e in build_suite("market_prices", ["b"], config).expectations}
+    assert "price_jump" not in checks and "stale_price" in checks
+    assert "price_jump" in {e.meta["check"] for e in build_suite("market_prices", ["b"], load_gate_config()).expectations}
+
+
+def test_a_warn_failure_passes_the_batch_and_raises_a_data_quality_alert(warehouse: str, tmp_path: Path) -> None:
+    config = load_gate_config(_config(tmp_path, '[severity]\nvalue_range = "warn"\n'))
+    batch = _load(warehouse, tmp_path / "p.csv", "EQ01,2025-03-03,10\nEQ02,2025-03-03,-4\n")
+    with psycopg2.connect(warehouse) as conn:
+        [result] = gate_batches(conn, warehouse, [batch], config)
+    assert result.passed and [w["check"] for w in result.warnings] == ["value_range"]
+    assert _one(warehouse, "select status from audit.batches where batch_id = %s", batch) == ("passed",)
+    severity, explanation = _one(
+        warehouse, "select severity, explanation from warning.alerts where domain = 'data_quality' and entity_id = %s", batch
+    )
+    assert severity == "medium" and "p.csv, line(s) 3" in explanation and "rule value_range" in explanation
+    assert _one(warehouse, "select severity from audit.dq_results where batch_id = %s and not success", batch) == ("warn",)
+
+
+def test_a_block_failure_raises_a_high_alert_too(warehouse: str, tmp_path: Path) -> None:
+    batch = _load(warehouse, tmp_path / "p.csv", "EQ01,2025-03-03,-4\n")
+    with psycopg2.connect(warehouse) as conn:
+        assert not gate_batch(conn, warehouse, batch).passed
+    assert _one(warehouse, "select severity from warning.alerts where entity_id = %s", batch) == ("high",)
+    assert _one(warehouse, "select action, acted_by from quarantine.actions where batch_id = %s", batch) == ("quarantined", "gate")
+
+
+def test_a_failing_correction_leaves_the_good_batch_live_and_a_passing_one_supersedes_it(warehouse: str, tmp_path: Path) -> None:
+    good = _load(warehouse, tmp_path / "a.csv", "EQ01,2025-03-03,10\n")
+    with psycopg2.connect(warehouse) as conn:
+        assert gate_batch(conn, warehouse, good).passed
+        bad = _load(warehouse, tmp_path / "b.csv", "EQ01,2025-03-03,-10\n")
+        assert _one(warehouse, "select count(*) from raw.market_prices")[0] == 2  # both wait side by side
+        assert not gate_batch(conn, warehouse, bad).passed
+        assert _one(warehouse, "select status from audit.batches where batch_id = %s", good) == ("passed",)
+        assert _one(warehouse, "select sum(close_price) from raw.market_prices") == (10,)
+        fixed = _load(warehouse, tmp_path / "c.csv", "EQ01,2025-03-03,11\n")
+        assert gate_batch(conn, warehouse, fixed).passed
+    assert _one(warehouse, "select status from audit.batches where batch_id = %s", good) == ("superseded",)
+    assert _one(warehouse, "select sum(close_price) from raw.market_prices") == (11,)
