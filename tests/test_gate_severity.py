@@ -102,3 +102,18 @@ def test_a_failing_correction_leaves_the_good_batch_live_and_a_passing_one_super
         assert gate_batch(conn, warehouse, fixed).passed
     assert _one(warehouse, "select status from audit.batches where batch_id = %s", good) == ("superseded",)
     assert _one(warehouse, "select sum(close_price) from raw.market_prices") == (11,)
+
+
+def test_data_docs_are_built_and_never_call_out(warehouse: str, tmp_path: Path) -> None:
+    import re
+
+    batch = _load(warehouse, tmp_path / "p.csv", "EQ01,2025-03-03,-4\n")
+    with psycopg2.connect(warehouse) as conn:
+        gate_batch(conn, warehouse, batch, gx_home=tmp_path / "gx")
+    site = tmp_path / "gx" / "data_docs"
+    assert "raw_market_prices" in (site / "index.html").read_text()
+    plain = (site / "ews_index.html").read_text()
+    assert "market_prices 2025-03-03" in plain and "failed: " in plain and "value_range" in plain
+    pages = list(site.rglob("*.html"))
+    external = [p for p in pages if re.search(r'<(script|link|img)[^>]*(src|href)="https?://', p.read_text())]
+    assert len(pages) >= 3 and external == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -42,8 +43,11 @@ def test_every_clean_batch_passes_the_gate(bank_run: tuple[str, Path, list[DayRe
         "instrument_missing", "balance_reconciliation", "days_past_due_jump", "loan_vanished", "macro_value_jump",
     } <= set(checks)
     assert _fetch(url, "select count(*) from audit.dq_results where not success and severity = 'block'") == [(0,)]
-    index = home / "gx" / "data_docs" / "index.html"  # the Data Docs site people browse
-    assert index.is_file() and "raw_market_prices" in index.read_text()
+    site = home / "gx" / "data_docs"  # the Data Docs site people browse, safe to open offline
+    assert "raw_market_prices" in (site / "index.html").read_text()
+    assert "raw_loan_performance" in (site / "ews_index.html").read_text()
+    pages = list(site.rglob("*.html"))
+    assert len(pages) > 10 and not [p for p in pages if re.search(r'(src|href)="https?://[^"]*\.(js|css)', p.read_text())]
     assert [r.business_date for r in reports if r.ingest.quarantined or r.ingest.missing] == []
     statuses = dict(_fetch(url, "select status, count(*) from audit.batches group by 1"))
     assert set(statuses) == {"passed"} and statuses["passed"] >= 5 * len(reports)

@@ -2,7 +2,8 @@
 
 The context is ephemeral (robust under parallel Airflow tasks; results are stored in audit.dq_results), with
 analytics off. Given a GX folder, its validation results and suites are also kept there as JSON, so the Data
-Docs site built from them (`<gx folder>/data_docs/index.html`) accumulates every run across processes.
+Docs site built from them (`<gx folder>/data_docs/index.html`) accumulates every run across processes; its
+pages never load anything from the internet (`data_docs.py`), and `ews_index.html` lists them without scripts.
 """
 
 from __future__ import annotations
@@ -84,7 +85,12 @@ def gx_context(url: str, gx_home: Path | None = None) -> tuple["AbstractDataCont
 
 
 def build_data_docs(url: str, gx_home: Path) -> Path:
-    """Render every stored validation result into the static site; return its index page."""
+    """Render every stored validation result into the static site, offline-safe; return its index page."""
+    from warning_models.data_docs import localize_assets, write_plain_index
+
     context, _ = gx_context(url, gx_home)
     context.build_data_docs(site_names=[SITE_NAME])
+    site = data_docs_index(gx_home).parent
+    localize_assets(site)
+    write_plain_index(site, gx_home / "validations")
     return data_docs_index(gx_home)
