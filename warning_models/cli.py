@@ -186,9 +186,11 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
             print(quarantine_detail(quarantine.get_entry(conn, args.id)))
             return 0
         if args.action == "release":
-            entry = quarantine.release(conn, args.id, _who(args), args.note or "")
+            entry, rejudged = quarantine.release(conn, url, settings, args.id, _who(args), args.note or "")
             print(f"released {entry.batch_id} ({entry.source} {entry.business_date}) by {entry.released_by}")
             start = entry.business_date
+            for r in rejudged:
+                print(f"  downstream {r.batch_id}: {'passed' if r.passed else 'still held back'}")
         else:
             outcome = quarantine.replay(conn, url, settings, args.id, _who(args))
             verdict = "passed" if outcome.passed else "was held back again"
@@ -255,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("quarantine", help="batches held back by the gate: list, show, release, replay")
     p.add_argument("action", choices=["list", "show", "release", "replay"])
     p.add_argument("id", nargs="?", help="batch id, or a part of it naming one batch (e.g. its checksum)")
-    p.add_argument("--all", action="store_true", help="list: released and replaced batches too")
+    p.add_argument("--all", action="store_true", help="list: released, replaced and replayed batches too")
     p.add_argument("--note", help="release: why the data is right (required)")
     p.add_argument("--by", help="who acts (default: the login name)")
     p.set_defaults(func=cmd_quarantine)

@@ -4,7 +4,8 @@ Nothing in quarantine is deleted: a batch keeps its file bytes and failures, and
 quarantine.actions. A batch is
 - open      while nothing took its place,
 - released  when a person accepted it as it is (its rows go to raw as a passed batch),
-- replaced  when a batch of the same source and business date loaded after it passed (a corrected file).
+- replaced  when a batch of the same source and business date loaded after it passed (a corrected file),
+- replayed  when the same file passed when judged again (its upstream was fixed, or the rules changed).
 
 `replay` gates the source's landing file for that date again: the corrected file when one was dropped there,
 else the kept bytes (after the gate's configuration changed). When it passes, open quarantined batches of
@@ -29,7 +30,7 @@ from warning_models.errors import BatchNotFoundError, QuarantineError
 from warning_models.gate import GateResult, gate_batches
 from warning_models.loader import LoadResult, LoadStatus, load_file, promote
 
-STATES = ("open", "released", "replaced")
+STATES = ("open", "released", "replaced", "replayed")
 
 _ENTRIES = """
     select q.batch_id, q.source, q.business_date, q.reason, q.file_name, q.quarantined_at, q.failures,
@@ -37,7 +38,8 @@ _ENTRIES = """
            (select b.batch_id from audit.batches b
             where b.source = q.source and b.business_date = q.business_date and b.status = 'passed'
               and b.batch_id <> q.batch_id and b.loaded_at > q.quarantined_at
-            order by b.loaded_at desc limit 1) as replaced_by
+            order by b.loaded_at desc limit 1) as replaced_by,
+           (select b.status from audit.batches b where b.batch_id = q.batch_id) as batch_status
     from quarantine.batches q
 """
 
@@ -55,12 +57,15 @@ class Entry:
     released_by: str | None
     release_note: str | None
     replaced_by: str | None
+    batch_status: str
     actions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def state(self) -> str:
         if self.released_at is not None:
             return "released"
+        if self.batch_status == "passed":
+            return "replayed"  # the same file passed when judged again (after its upstream or the rules changed)
         return "replaced" if self.replaced_by else "open"
 
     @property
@@ -129,8 +134,11 @@ def _record(conn: psycopg2.extensions.connection, batch_id: str, action: str, by
     conn.commit()
 
 
-def release(conn: psycopg2.extensions.connection, batch_ref: str, by: str, note: str) -> Entry:
-    """Accept a batch the gate held back, as it is: its rows go to raw as the day's passed batch.
+def release(
+    conn: psycopg2.extensions.connection, url: str, settings: Settings, batch_ref: str, by: str, note: str
+) -> tuple[Entry, list[GateResult]]:
+    """Accept a batch the gate held back, as it is: its rows go to raw as the day's passed batch; then re-judge
+    what it held back downstream.
 
     A file that broke the landing contract cannot be released (it cannot be loaded); fix it and replay.
     """
@@ -152,7 +160,8 @@ def release(conn: psycopg2.extensions.connection, batch_ref: str, by: str, note:
         )
     conn.commit()
     _record(conn, entry.batch_id, "released", by, note, {"rows": loaded.row_count})
-    return get_entry(conn, entry.batch_id)
+    rejudged = _rejudge_downstream(conn, url, settings, entry, by)
+    return get_entry(conn, entry.batch_id), rejudged
 
 
 @dataclass
@@ -211,6 +220,6 @@ def _rejudge_downstream(
             ids.append((e, loaded.batch_id))
     results = gate_batches(conn, url, [b for _, b in ids], gx_home=settings.gx_home) if ids else []
     for (e, batch_id), result in zip(ids, results):
-        _record(conn, e.batch_id, "replayed", by, f"after {entry.batch_id} was replayed",
+        _record(conn, e.batch_id, "replayed", by, f"after {entry.batch_id} passed",
                 {"batch_id": batch_id, "passed": result.passed, "failed_checks": sorted({f["check"] for f in result.failures})})
     return results
