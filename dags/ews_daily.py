@@ -14,7 +14,7 @@ processes D):
    only batches that passed the gate.
 4. `indicators` — one mapped task per domain (credit, market, macro, access): statsmodels fits written to
    `warning.model_runs`, `warning.indicator_values` and `warning.alerts`.
-5. `summary` — batches held back and alerts raised, in the task log.
+5. `summary` — batches held back and alerts raised, in the task log; the GX Data Docs site rebuilt.
 
 Warehouse: `EWS_DATABASE_URL` in the Airflow environment (never in this file). Rerunning a date is idempotent.
 """
@@ -110,10 +110,14 @@ def ews_daily() -> None:
 
     @task
     def summary(ingested: list[dict[str, object]]) -> dict[str, object]:
+        from warning_models.config import load_settings
+        from warning_models.gx_context import build_data_docs
         from warning_models.summary import alert_summary
         from warning_models.warehouse import connect, warehouse_url
 
         day = _business_date()
+        settings = load_settings()
+        print(f"Great Expectations Data Docs: {build_data_docs(warehouse_url(settings), settings.gx_home)}")
         held = [item for item in ingested if item["held_back"] or item["missing"]]
         with connect(warehouse_url()) as conn:
             print(f"Alerts for {day}\n{alert_summary(conn, day, day)}")

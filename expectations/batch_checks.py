@@ -20,6 +20,7 @@ from expectations.custom import (
     ExpectControlTotalsToMatch,
     batches_under_test,
     capped,
+    not_replaced,
     same_day_class,
 )
 from warning_models.contract import ColumnType, get_source
@@ -76,6 +77,7 @@ DISTINCT_USERS = Metric("distinct_users", "count(distinct r.user_id)")
 def _metric_values(source: str, metric: Metric, lookback: int) -> str:
     """Per batch (live ones in the window and those under test): business date `d` and metric value `v`."""
     window = f"""b.source = '{source}' and (b.status {LIVE} or b.batch_id in (select cur.batch_id from cur))
+          and {not_replaced('b', 'cur')}
           and b.business_date >= (select min(cur.d) from cur) - {lookback}
           and b.business_date <= (select max(cur.d) from cur)"""
     if metric.sql is None:
@@ -151,6 +153,7 @@ def category_drift(source: str, batch_ids: list[str], t: Thresholds) -> ExpectCa
         select b.batch_id, b.business_date as d, {expression} as cat, count(*) as n
         from audit.batches as b join raw.{source} as r on r.batch_id = b.batch_id
         where b.source = '{source}' and (b.status {LIVE} or b.batch_id in (select cur.batch_id from cur))
+          and {not_replaced('b', 'cur')}
           and b.business_date >= (select min(cur.d) from cur) - {lookback}
           and b.business_date <= (select max(cur.d) from cur)
         group by b.batch_id, b.business_date, cat

@@ -74,12 +74,17 @@ def load_gate_config(path: Path | None = None) -> GateConfig:
             severities[key] = Severity(value)
         except ValueError:
             raise ConfigError(f"gate configuration {path}: severity of {key!r} is {value!r}, not block, warn or off") from None
-    known = {f.name: f.type for f in dataclasses.fields(Thresholds)}
+    known = {f.name for f in dataclasses.fields(Thresholds)}
     given = data.get("thresholds", {})
     bad = sorted(set(given) - set(known))
     if bad:
         raise ConfigError(f"gate configuration {path}: unknown threshold(s) {bad}; known: {sorted(known)}")
+    defaults = Thresholds()
     for key, value in given.items():
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
             raise ConfigError(f"gate configuration {path}: threshold {key} must be a number >= 0, got {value!r}")
+        if isinstance(getattr(defaults, key), int) and not isinstance(value, int):
+            raise ConfigError(f"gate configuration {path}: threshold {key} must be a whole number, got {value!r}")
+    if given.get("stale_trading_days", 2) < 2:
+        raise ConfigError(f"gate configuration {path}: stale_trading_days must be at least 2")
     return GateConfig(severities, Thresholds(**given), path)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 5  # per batch: GX returns at most 200 rows of a query, the gate validates up to 40 batches at once
 LIVE = "in ('passed', 'loaded')"
 
 
@@ -39,6 +39,14 @@ def batches_under_test(batch_ids: list[str]) -> str:
     return f"""select b.batch_id, b.business_date as d, coalesce(b.row_count, 0) as n
     from audit.batches as b
     where b.batch_id in ({ids}) or b.batch_id in (select tested.batch_id from {{batch}} as tested)"""
+
+
+def not_replaced(batch: str, under_test: str) -> str:
+    """A history batch is not the other batch of a day under test (the passed one a correction would replace)."""
+    return (
+        f"({batch}.batch_id in (select {under_test}.batch_id from {under_test})"
+        f" or {batch}.business_date not in (select {under_test}.d from {under_test}))"
+    )
 
 
 def same_day_class(a: str, b: str) -> str:

@@ -21,6 +21,7 @@ from expectations.custom import (
     ExpectPricesNotStale,
     batches_under_test,
     capped,
+    not_replaced,
 )
 
 # child source -> (its foreign key, the parent source, the parent's key)
@@ -29,14 +30,6 @@ REFERENCES: dict[str, tuple[str, str, str]] = {
     "repayments": ("loan_id", "loans", "loan_id"),
     "loan_performance": ("loan_id", "loans", "loan_id"),
 }
-
-
-def _not_replaced(batch: str, under_test: str) -> str:
-    """A history batch is not another batch of a day under test (the passed batch a correction would replace)."""
-    return (
-        f"({batch}.batch_id in (select {under_test}.batch_id from {under_test})"
-        f" or {batch}.business_date not in (select {under_test}.d from {under_test}))"
-    )
 
 
 def orphan_keys(source: str) -> ExpectParentKeysToExist:
@@ -63,7 +56,7 @@ def _price_history(t: Thresholds) -> str:
                case when r.close_price > 0 and lag(r.close_price) over w > 0
                     then ln(r.close_price / lag(r.close_price) over w) end as log_return
         from raw.market_prices as r join audit.batches as b on b.batch_id = r.batch_id
-        where b.source = 'market_prices' and b.status {LIVE} and {_not_replaced('b', 'tested')}
+        where b.source = 'market_prices' and b.status {LIVE} and {not_replaced('b', 'tested')}
           and r.instrument_id in (select tested.instrument_id from tested)
           and b.business_date >= (select min(tested.d) from tested) - {days}
           and b.business_date <= (select max(tested.d) from tested)
@@ -131,7 +124,7 @@ def _previous_batch(source: str) -> str:
         select cur.batch_id, (
             select p.batch_id from audit.batches as p
             where p.source = '{source}' and p.status {LIVE} and p.business_date < cur.d
-            order by p.business_date desc limit 1
+            order by p.business_date desc, (p.batch_id in (select c.batch_id from cur as c)) desc limit 1
         ) as prev_batch
         from cur
     )"""
@@ -189,7 +182,7 @@ def _loan_history(batch_ids: list[str]) -> str:
                lag(r.balance_amount) over w as prev_balance, lag(r.days_past_due) over w as prev_dpd,
                lag(b.business_date) over w as prev_d
         from raw.loan_performance as r join audit.batches as b on b.batch_id = r.batch_id
-        where b.source = 'loan_performance' and b.status {LIVE} and {_not_replaced('b', 'cur')}
+        where b.source = 'loan_performance' and b.status {LIVE} and {not_replaced('b', 'cur')}
           and b.business_date >= (select min(cur.d) from cur) - {LOOKBACK_DAYS}
           and b.business_date <= (select max(cur.d) from cur)
         window w as (partition by r.loan_id order by b.business_date)
@@ -252,7 +245,7 @@ def macro_value_jump(batch_ids: list[str], t: Thresholds) -> ExpectMacroValuesWi
         select r.batch_id, r.source_line, r.series_id, r.period_end_date, r.value,
                lag(r.value) over w as prev_value, lag(r.period_end_date) over w as prev_period
         from raw.macro_series as r join audit.batches as b on b.batch_id = r.batch_id
-        where b.source = 'macro_series' and b.status {LIVE} and {_not_replaced('b', 'cur')}
+        where b.source = 'macro_series' and b.status {LIVE} and {not_replaced('b', 'cur')}
           and b.business_date <= (select max(cur.d) from cur)
         window w as (partition by r.series_id order by r.period_end_date, b.business_date)
     )

@@ -117,3 +117,42 @@ def test_data_docs_are_built_and_never_call_out(warehouse: str, tmp_path: Path) 
     pages = list(site.rglob("*.html"))
     external = [p for p in pages if re.search(r'<(script|link|img)[^>]*(src|href)="https?://', p.read_text())]
     assert len(pages) >= 3 and external == []
+
+
+def test_batches_validated_together_are_judged_one_by_one_when_gx_returns_too_few_rows(warehouse: str, tmp_path: Path) -> None:
+    first, second = DAY, DAY + dt.timedelta(days=1)
+    bodies = {  # loaded in this order, so the second day's 40 bad rows come first and fill what GX returns
+        second: "".join(f"EQ{i:02d},{second},-1\n" for i in range(40)),
+        first: "".join(f"EQ{i:02d},{first},5\n" for i in range(1, 40)) + f"EQ00,{first},-1\n",
+    }
+    ids = {}
+    with psycopg2.connect(warehouse) as conn:
+        for day, body in bodies.items():
+            path = tmp_path / f"{day}.csv"
+            path.write_text(HEADER + body)
+            ids[day] = load_file(conn, "market_prices", day, path).batch_id
+        results = {r.batch_id: r for r in gate_batches(conn, warehouse, list(ids.values()))}
+    assert not results[ids[second]].passed
+    assert not results[ids[first]].passed, "the first day's one bad row was cut off by GX and went unnoticed"
+    assert [e["line"] for f in results[ids[first]].failures for e in f["examples"]] == [41]
+
+
+def test_two_rules_of_one_kind_failing_on_one_batch_are_two_alerts(warehouse: str, tmp_path: Path) -> None:
+    header = "borrower_id,institution_id,full_name,national_id,birth_date,region,segment,annual_income_amount,onboarded_date\n"
+    path = tmp_path / "b.csv"
+    path.write_text(header + "B1,I1,Ann,N1,2026-01-01,North,retail,1,2026-01-01\n")  # both dates after 2025-03-03
+    with psycopg2.connect(warehouse) as conn:
+        batch = load_file(conn, "borrowers", DAY, path).batch_id
+        result = gate_batch(conn, warehouse, batch)
+    assert sorted(f["column"] for f in result.failures) == ["birth_date", "onboarded_date"]
+    assert _one(warehouse, "select count(*) from warning.alerts where entity_id = %s", batch) == (2,)
+
+
+@pytest.mark.parametrize("control", ['{"row_count": true}', '{"row_count": 1, "sums": {"close_price": "1_0"}}', "[1]"])
+def test_a_malformed_control_file_rejects_the_batch(warehouse: str, tmp_path: Path, control: str) -> None:
+    path = tmp_path / f"{DAY}.csv"
+    path.write_text(HEADER + "EQ01,2025-03-03,10\n")
+    (tmp_path / f"{DAY}.ctl.json").write_text(control)
+    with psycopg2.connect(warehouse) as conn:
+        loaded = load_file(conn, "market_prices", DAY, path)
+    assert loaded.error is not None and loaded.error.rule.value == "control_file"

@@ -15,6 +15,8 @@ from typing import Any
 import psycopg2.extensions
 from psycopg2.extras import execute_values
 
+from warning_models.errors import GateError
+
 MAX_EXAMPLES = 10
 _BOOKKEEPING = ("source_line", "batch_id", "failing_rows", "nth")
 
@@ -42,14 +44,47 @@ def _failing_rows(result: Any) -> list[dict[str, Any]]:
     return [u for u in (res.get("unexpected_list") or []) if isinstance(u, dict) and "batch_id" in u]
 
 
+def raised_exception(result: Any) -> str | None:
+    """The error an expectation raised, if any (GX 1.x nests exception info per metric)."""
+    info = result.exception_info
+    if not isinstance(info, dict):
+        return None
+    candidates = [info, *(v for v in info.values() if isinstance(v, dict))]
+    for c in candidates:
+        if c.get("raised_exception"):
+            return str(c.get("exception_message") or "unknown error")
+    return None
+
+
+def attributed_completely(result: Any) -> bool:
+    """Whether every failing row GX counted came back with its batch (GX caps the rows it returns)."""
+    if result.success:
+        return True
+    res = result.result or {}
+    rows = _failing_rows(result)
+    if not rows:
+        return True  # a table-level failure: charged to every batch validated together
+    total = res.get("unexpected_count")
+    if total is None and isinstance(res.get("observed_value"), int):
+        total = res["observed_value"]  # the gate's SQL checks: the number of (capped) failing rows
+    return total is None or len(rows) >= int(total)
+
+
+def _pair_column(kwargs: dict[str, Any]) -> str | None:
+    """The data column of a column-pair rule (the other one is the batch's business date)."""
+    pair = [kwargs.get("column_A"), kwargs.get("column_B")]
+    return next((c for c in pair if c and c != "batch_business_date"), None)
+
+
 def describe_per_batch(result: Any, batch_ids: list[str]) -> dict[str, dict[str, Any]]:
     """One expectation result over several batches, split into one description per batch."""
     config = result.expectation_config
     kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "result_format")}
     res = result.result or {}
-    exception = None
-    if isinstance(result.exception_info, dict) and result.exception_info.get("raised_exception"):
-        exception = result.exception_info.get("exception_message")
+    exception = raised_exception(result)
+    if exception is not None:
+        # A check that could not run judged nothing: never quarantine (or pass) a batch on it.
+        raise GateError(config.type, str((config.meta or {}).get("check") or config.type), exception)
     rows = _failing_rows(result)
     by_batch: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
@@ -57,6 +92,7 @@ def describe_per_batch(result: Any, batch_ids: list[str]) -> dict[str, dict[str,
     severity = "warn" if str(getattr(getattr(config, "severity", None), "value", "critical")) == "warning" else "block"
     check = (config.meta or {}).get("check") or config.type
     described = {}
+    column = kwargs.get("column") or _pair_column(kwargs) or ",".join(kwargs.get("column_list", []))
     for batch_id in batch_ids:
         mine = sorted(by_batch.get(batch_id, []), key=lambda r: (r.get("source_line") is not None, r.get("source_line") or 0))
         failed = not result.success and (bool(mine) or not rows)
@@ -66,13 +102,13 @@ def describe_per_batch(result: Any, batch_ids: list[str]) -> dict[str, dict[str,
                 "check": check,
                 "severity": severity,
                 "expectation": config.type,
-                "column": kwargs.get("column") or kwargs.get("column_A") or ",".join(kwargs.get("column_list", [])),
+                "column": column,
                 "kwargs": kwargs,
                 "success": not failed,
                 "observed_value": res.get("observed_value") if not rows else count,
                 "unexpected_count": count if rows or result.success else res.get("unexpected_count"),
                 "examples": _examples(mine),
-                "exception": exception,
+                "exception": None,
             }
         )
     return described
@@ -140,6 +176,7 @@ def raise_alerts(
         )
         for f in failures
     ]
+    rows = list({r[0]: r for r in rows}.values())  # one alert per check and column
     if rows:
         execute_values(
             cur,

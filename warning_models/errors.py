@@ -129,3 +129,13 @@ class QuarantineError(EwsError):
         super().__init__(f"quarantined batch {batch_id} {reason}")
         self.batch_id = batch_id
         self.reason = reason
+
+
+class GateError(EwsError):
+    """Raised when an expectation could not be evaluated (a SQL error): the batches are left undecided."""
+
+    def __init__(self, expectation: str, check: str, message: str) -> None:
+        super().__init__(f"the gate's check {check} ({expectation}) could not run, batches left undecided: {message}")
+        self.expectation = expectation
+        self.check = check
+        self.message = message

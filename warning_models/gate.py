@@ -22,7 +22,13 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from warning_models.contract import SOURCE_ORDER, ColumnType, get_source
-from warning_models.dq_results import MAX_EXAMPLES, describe_per_batch, raise_alerts, store_results
+from warning_models.dq_results import (
+    MAX_EXAMPLES,
+    attributed_completely,
+    describe_per_batch,
+    raise_alerts,
+    store_results,
+)
 from warning_models.errors import BatchNotFoundError
 from warning_models.gx_context import build_data_docs, gx_context
 from warning_models.loader import promote
@@ -73,8 +79,11 @@ def run_suite(
     batch_ids: list[str],
     config: "GateConfig | None" = None,
     gx_home: Path | None = None,
-) -> dict[str, list[dict[str, Any]]]:
-    """Validate the raw rows of some batches of one source; return each batch's expectation descriptions."""
+) -> dict[str, list[dict[str, Any]]] | None:
+    """Validate the raw rows of some batches of one source; return each batch's expectation descriptions.
+
+    None when GX returned too few failing rows to tell which of several batches they belong to.
+    """
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -102,6 +111,8 @@ def run_suite(
             "include_unexpected_rows": False,
         }
     )
+    if len(batch_ids) > 1 and not all(attributed_completely(r) for r in outcome.results):
+        return None  # GX returned only some failing rows: the batches must be judged one by one
     per_batch: dict[str, list[dict[str, Any]]] = {b: [] for b in batch_ids}
     for result in outcome.results:
         for batch_id, description in describe_per_batch(result, batch_ids).items():
@@ -128,10 +139,10 @@ def _batch_file_bytes(cur: psycopg2.extensions.cursor, source: str, batch_id: st
 
 
 def gate_batch(
-    conn: psycopg2.extensions.connection, url: str, batch_id: str, gx_home: Path | None = None
+    conn: psycopg2.extensions.connection, url: str, batch_id: str, gx_home: Path | None = None, build_docs: bool = True
 ) -> GateResult:
     """Validate one loaded batch; mark it passed, or move it to quarantine. Idempotent for decided batches."""
-    return gate_batches(conn, url, [batch_id], gx_home=gx_home)[0]
+    return gate_batches(conn, url, [batch_id], gx_home=gx_home, build_docs=build_docs)[0]
 
 
 def gate_batches(
@@ -140,10 +151,12 @@ def gate_batches(
     batch_ids: list[str],
     config: "GateConfig | None" = None,
     gx_home: Path | None = None,
+    build_docs: bool = True,
 ) -> list[GateResult]:
     """Validate loaded batches (any sources), upstream first, each source's batches in date order; decide each.
 
-    With a GX folder, validation results are kept there too and the Data Docs site is rebuilt at the end.
+    With a GX folder, validation results are kept there too and the Data Docs site is rebuilt at the end
+    (unless `build_docs` is off: parallel Airflow tasks leave that to the DAG's summary task).
     """
     from expectations import load_gate_config, suite_name
 
@@ -167,9 +180,13 @@ def gate_batches(
     results: dict[str, GateResult] = dict(decided)
     for source in sorted(pending, key=SOURCE_ORDER.index):
         ids = sorted(pending[source], key=lambda b: found[b][2])
+        size = CHUNK
         while ids:
-            chunk = ids[:CHUNK]
+            chunk = ids[:size]
             described = run_suite(conn, url, source, chunk, config, gx_home)
+            if described is None:
+                size = 1  # judge them one by one from here on
+                continue
             # Decide up to the first batch that is quarantined: the later ones were judged against it.
             upto = next((i + 1 for i, b in enumerate(chunk) if _blocks(described[b])), len(chunk))
             for batch_id in chunk[:upto]:
@@ -178,7 +195,7 @@ def gate_batches(
                     conn, batch_id, source, business_date, file_name, checksum, suite_name(source), described[batch_id]
                 )
             ids = ids[upto:]
-    if pending and gx_home is not None:
+    if pending and gx_home is not None and build_docs:
         build_data_docs(url, gx_home)
     return [results[b] for b in batch_ids]
 
@@ -206,6 +223,13 @@ def _decide(
     with conn.cursor() as cur:
         store_results(cur, batch_id, suite, results)
         raise_alerts(cur, batch_id, source, business_date, file_name, failed)
+        # Serialise decisions with loads of the same source and day (another process may replace this batch).
+        cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{source}:{business_date}",))
+        cur.execute("select status from audit.batches where batch_id = %s", (batch_id,))
+        if cur.fetchone() != ("loaded",):
+            conn.rollback()
+            log.warning("batch %s was replaced while it was being validated; left as it is", batch_id)
+            return GateResult(batch_id, source, business_date, False, len(results), blocking, warnings)
         if not blocking:
             promote(cur, source, business_date, batch_id, {"warnings": [f["check"] for f in warnings]} if warnings else {})
         else:

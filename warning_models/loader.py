@@ -17,7 +17,6 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from enum import Enum
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from psycopg2 import sql
 
 from warning_models.contract import ColumnType, Source, control_path, get_source
 from warning_models.dq_results import raise_alerts
-from warning_models.errors import LandingError, Rule
+from warning_models.errors import LandingError, Rule, WarehouseError
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +108,7 @@ def _parse(
     return header, out.getvalue().encode("utf-8"), lines
 
 
+_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 _ISO_FORMATS = {
     ColumnType.DATE: re.compile(r"^\d{4}-\d{2}-\d{2}$"),
     ColumnType.TIMESTAMP: re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"),
@@ -177,17 +177,16 @@ def read_control(path: Path, source: Source, business_date: dt.date) -> Controls
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise fail(f"not a JSON control file: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("row_count"), int) or data["row_count"] < 0:
+    count = data.get("row_count") if isinstance(data, dict) else None
+    if type(count) is not int or not 0 <= count < 2**31:
         raise fail('needs "row_count": a whole number >= 0')
     sums = data.get("sums", {})
     numeric = {c.name for c in source.columns if c.type in (ColumnType.NUMERIC, ColumnType.INTEGER)}
     if not isinstance(sums, dict) or set(sums) - numeric:
         raise fail(f'"sums" may name only numeric columns of {source.name}: {sorted(numeric)}')
     for column, value in sums.items():
-        try:
-            Decimal(str(value))
-        except InvalidOperation:
-            raise fail(f"sum of {column} is not a number: {value!r}") from None
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool) or not _DECIMAL.match(str(value)):
+            raise fail(f"sum of {column} is not a decimal number: {value!r}")
     return Controls(data["row_count"], {k: str(v) for k, v in sums.items()})
 
 
@@ -209,10 +208,13 @@ def _supersede(cur: psycopg2.extensions.cursor, source: str, business_date: dt.d
 
 
 def promote(cur: psycopg2.extensions.cursor, source: str, business_date: dt.date, batch_id: str, detail: dict[str, object]) -> list[str]:
-    """Make a batch the day's passed batch, superseding the one that passed before (a correction that passed).
+    """Make a loaded batch the day's passed batch, superseding the one that passed before (a correction).
 
     Until then the earlier passed batch stays live: a correction that fails the gate never costs the good data.
     """
+    cur.execute("select status from audit.batches where batch_id = %s for update", (batch_id,))
+    if cur.fetchone() != ("loaded",):
+        raise WarehouseError(f"batch {batch_id} is no longer waiting for the gate; it was not promoted")
     superseded = _supersede(cur, source, business_date, keep=batch_id, status="passed")
     if superseded:
         detail = {**detail, "superseded": superseded}
@@ -245,13 +247,13 @@ def load_file(
     batch_id = batch_id_for(source.name, business_date, checksum)
     control = control if control is not None else control_path(path)
     with conn.cursor() as cur:
+        # Serialise loads and decisions of the same source and day (Airflow retries, parallel backfills).
+        cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{source.name}:{business_date}",))
         cur.execute("select status, row_count from audit.batches where batch_id = %s", (batch_id,))
         existing = cur.fetchone()
         if existing and existing[0] != "superseded" and not (replay and existing[0] == "quarantined"):
             conn.commit()
             return LoadResult(batch_id, source.name, business_date, LoadStatus.UNCHANGED, existing[1], existing[0])
-        # Serialise loads of the same source and day (Airflow retries, parallel backfills).
-        cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{source.name}:{business_date}",))
         try:
             header, body, lines = _parse(path, source, content, business_date, batch_id)
             controls = read_control(control, source, business_date) if control.is_file() else None

@@ -94,7 +94,7 @@ def list_entries(conn: psycopg2.extensions.connection, states: tuple[str, ...] =
 def get_entry(conn: psycopg2.extensions.connection, batch_ref: str) -> Entry:
     """The quarantined batch named by its id, or by a part of it that names one batch (e.g. its checksum)."""
     with conn.cursor() as cur:
-        cur.execute(_ENTRIES + " where q.batch_id = %s or q.batch_id like %s order by q.batch_id", (batch_ref, f"%{batch_ref}%"))
+        cur.execute(_ENTRIES + " where strpos(q.batch_id, %s) > 0 order by q.batch_id", (batch_ref,))
         rows = cur.fetchall()
         exact = [r for r in rows if r[0] == batch_ref]
         rows = exact or rows
@@ -153,7 +153,8 @@ def release(
     if loaded.status is not LoadStatus.LOADED:
         raise QuarantineError(entry.batch_id, f"could not be loaded again: {loaded.error}")
     with conn.cursor() as cur:
-        promote(cur, entry.source, entry.business_date, entry.batch_id, {"released_by": by, "release_note": note})
+        cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{entry.source}:{entry.business_date}",))
+        promote(cur, entry.source, entry.business_date, loaded.batch_id, {"released_by": by, "release_note": note})
         cur.execute(
             "update quarantine.batches set released_at = now(), released_by = %s, release_note = %s where batch_id = %s",
             (by, note, entry.batch_id),
