@@ -31,7 +31,7 @@ from warning_models.dq_results import (
 )
 from warning_models.errors import BatchNotFoundError
 from warning_models.gx_context import build_data_docs, gx_context
-from warning_models.loader import promote
+from warning_models.loader import hold_in_quarantine, lock_day, promote
 
 if TYPE_CHECKING:
     from expectations.config import GateConfig
@@ -223,8 +223,7 @@ def _decide(
     with conn.cursor() as cur:
         store_results(cur, batch_id, suite, results)
         raise_alerts(cur, batch_id, source, business_date, file_name, failed)
-        # Serialise decisions with loads of the same source and day (another process may replace this batch).
-        cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{source}:{business_date}",))
+        lock_day(cur, source, business_date)  # another process may be replacing this batch
         cur.execute("select status from audit.batches where batch_id = %s", (batch_id,))
         if cur.fetchone() != ("loaded",):
             conn.rollback()
@@ -234,17 +233,7 @@ def _decide(
             promote(cur, source, business_date, batch_id, {"warnings": [f["check"] for f in warnings]} if warnings else {})
         else:
             content = _batch_file_bytes(cur, source, batch_id, file_name, checksum)
-            cur.execute(
-                """insert into quarantine.batches (batch_id, source, business_date, file_name, file_content, reason, failures)
-                   values (%s, %s, %s, %s, %s, 'expectations', %s)
-                   on conflict (batch_id) do update set failures = excluded.failures, reason = excluded.reason,
-                   released_at = null, released_by = null, release_note = null""",
-                (batch_id, source, business_date, file_name, psycopg2.Binary(content), json.dumps(blocking)),
-            )
-            cur.execute(
-                "insert into quarantine.actions (batch_id, action, acted_by, note) values (%s, 'quarantined', 'gate', %s)",
-                (batch_id, ", ".join(sorted({f["check"] for f in blocking}))),
-            )
+            hold_in_quarantine(cur, batch_id, source, business_date, file_name, content, "expectations", blocking, "gate")
             cur.execute(sql.SQL("delete from {} where batch_id = %s").format(sql.Identifier("raw", source)), (batch_id,))
             cur.execute(
                 "update audit.batches set status = 'quarantined', validated_at = now(), detail = %s where batch_id = %s",

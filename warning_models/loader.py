@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import psycopg2.extensions
@@ -132,6 +133,36 @@ def _copy_error(path: Path, source: Source, business_date: dt.date, exc: psycopg
     return LandingError(path, line, Rule.TYPE, detail, source=source.name, business_date=business_date.isoformat())
 
 
+def lock_day(cur: psycopg2.extensions.cursor, source: str, business_date: dt.date) -> None:
+    """Serialise loads and decisions of one source and day (Airflow retries, parallel backfills, replays)."""
+    cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{source}:{business_date}",))
+
+
+def hold_in_quarantine(
+    cur: psycopg2.extensions.cursor,
+    batch_id: str,
+    source: str,
+    business_date: dt.date,
+    file_name: str,
+    content: bytes,
+    reason: str,
+    failures: list[dict[str, Any]],
+    by: str,
+) -> None:
+    """Keep a batch's file bytes and failures in quarantine (kept bytes are never overwritten) and log the action."""
+    cur.execute(
+        """insert into quarantine.batches (batch_id, source, business_date, file_name, file_content, reason, failures)
+           values (%s, %s, %s, %s, %s, %s, %s)
+           on conflict (batch_id) do update set failures = excluded.failures, reason = excluded.reason,
+           released_at = null, released_by = null, release_note = null""",
+        (batch_id, source, business_date, file_name, psycopg2.Binary(content), reason, json.dumps(failures)),
+    )
+    cur.execute(
+        "insert into quarantine.actions (batch_id, action, acted_by, note) values (%s, 'quarantined', %s, %s)",
+        (batch_id, by, ", ".join(sorted({str(f["check"]) for f in failures}))),
+    )
+
+
 def _quarantine_rejected(
     cur: psycopg2.extensions.cursor, batch_id: str, source: Source, business_date: dt.date, path: Path, content: bytes, error: LandingError
 ) -> None:
@@ -145,17 +176,7 @@ def _quarantine_rejected(
         "unexpected_count": 1,
         "examples": [{"line": error.line, "detail": error.detail}],
     }
-    cur.execute(
-        """insert into quarantine.batches (batch_id, source, business_date, file_name, file_content, reason, failures)
-           values (%s, %s, %s, %s, %s, 'landing_contract', %s)
-           on conflict (batch_id) do update set failures = excluded.failures, reason = excluded.reason,
-           released_at = null, released_by = null, release_note = null""",
-        (batch_id, source.name, business_date, str(path), psycopg2.Binary(content), json.dumps([failure])),
-    )
-    cur.execute(
-        "insert into quarantine.actions (batch_id, action, acted_by, note) values (%s, 'quarantined', 'loader', %s)",
-        (batch_id, error.rule.value),
-    )
+    hold_in_quarantine(cur, batch_id, source.name, business_date, str(path), content, "landing_contract", [failure], "loader")
     raise_alerts(cur, batch_id, source.name, business_date, str(path), [failure])
 
 
@@ -247,8 +268,7 @@ def load_file(
     batch_id = batch_id_for(source.name, business_date, checksum)
     control = control if control is not None else control_path(path)
     with conn.cursor() as cur:
-        # Serialise loads and decisions of the same source and day (Airflow retries, parallel backfills).
-        cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{source.name}:{business_date}",))
+        lock_day(cur, source.name, business_date)
         cur.execute("select status, row_count from audit.batches where batch_id = %s", (batch_id,))
         existing = cur.fetchone()
         if existing and existing[0] != "superseded" and not (replay and existing[0] == "quarantined"):

@@ -16,7 +16,6 @@ indicators of every affected day are recomputed.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,8 @@ from warning_models.config import Settings
 from warning_models.contract import downstream_of, landing_path
 from warning_models.errors import BatchNotFoundError, QuarantineError
 from warning_models.gate import GateResult, gate_batches
-from warning_models.loader import LoadResult, LoadStatus, load_file, promote
+from warning_models.gx_context import build_data_docs
+from warning_models.loader import LoadResult, LoadStatus, load_file, lock_day, promote
 
 STATES = ("open", "released", "replaced", "replayed")
 
@@ -153,7 +153,7 @@ def release(
     if loaded.status is not LoadStatus.LOADED:
         raise QuarantineError(entry.batch_id, f"could not be loaded again: {loaded.error}")
     with conn.cursor() as cur:
-        cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"{entry.source}:{entry.business_date}",))
+        lock_day(cur, entry.source, entry.business_date)
         promote(cur, entry.source, entry.business_date, loaded.batch_id, {"released_by": by, "release_note": note})
         cur.execute(
             "update quarantine.batches set released_at = now(), released_by = %s, release_note = %s where batch_id = %s",
@@ -162,6 +162,7 @@ def release(
     conn.commit()
     _record(conn, entry.batch_id, "released", by, note, {"rows": loaded.row_count})
     rejudged = _rejudge_downstream(conn, url, settings, entry, by)
+    build_data_docs(url, settings.gx_home)
     return get_entry(conn, entry.batch_id), rejudged
 
 
@@ -181,7 +182,7 @@ def _load_for_replay(conn: psycopg2.extensions.connection, settings: Settings, e
     """The corrected landing file if one was dropped for that source and date, else the kept bytes."""
     path = landing_path(settings.landing_dir, entry.source, entry.business_date)
     kept = file_bytes(conn, entry.batch_id)
-    if path.is_file() and hashlib.sha256(path.read_bytes()).digest() != hashlib.sha256(kept).digest():
+    if path.is_file() and path.read_bytes() != kept:
         return load_file(conn, entry.source, entry.business_date, path)
     return load_file(conn, entry.source, entry.business_date, Path(entry.file_name), content=kept, replay=True)
 
@@ -196,7 +197,7 @@ def replay(
     loaded = _load_for_replay(conn, settings, entry)
     gate = None
     if loaded.batch_status == "loaded":
-        gate = gate_batches(conn, url, [loaded.batch_id], gx_home=settings.gx_home)[0]
+        gate = gate_batches(conn, url, [loaded.batch_id], gx_home=settings.gx_home, build_docs=False)[0]
     outcome = ReplayOutcome(entry, loaded, gate)
     _record(
         conn, entry.batch_id, "replayed", by, None,
@@ -205,6 +206,7 @@ def replay(
     )
     if outcome.passed:
         outcome.rejudged = _rejudge_downstream(conn, url, settings, entry, by)
+    build_data_docs(url, settings.gx_home)
     return outcome
 
 
@@ -219,7 +221,7 @@ def _rejudge_downstream(
         loaded = load_file(conn, e.source, e.business_date, Path(e.file_name), content=file_bytes(conn, e.batch_id), replay=True)
         if loaded.batch_status == "loaded":
             ids.append((e, loaded.batch_id))
-    results = gate_batches(conn, url, [b for _, b in ids], gx_home=settings.gx_home) if ids else []
+    results = gate_batches(conn, url, [b for _, b in ids], gx_home=settings.gx_home, build_docs=False) if ids else []
     for (e, batch_id), result in zip(ids, results):
         _record(conn, e.batch_id, "replayed", by, f"after {entry.batch_id} passed",
                 {"batch_id": batch_id, "passed": result.passed, "failed_checks": sorted({f["check"] for f in result.failures})})
