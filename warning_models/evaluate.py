@@ -2,8 +2,15 @@
 
 Per domain: episodes in the span, how many were detected, false alarms per 1,000 entity-days and the median
 lead time. An episode is detected by an alert on its entity dated from `LOOKBACK_DAYS` before its onset to
-its end or its event, whichever is later (open-ended when neither is known yet). Lead time = event date − first such alert (negative = late), for episodes whose event is known.
-Alerts on entities or days outside every episode window are false alarms.
+its end or its event, whichever is later (open-ended when neither is known yet). Lead time = event date − first
+such alert (negative = late), for episodes whose event is known. Alerts on entities or days outside every
+episode window are false alarms.
+
+Credit is measured as a credit-risk team would (``evaluate_credit``): the defaulters are the loans that
+defaulted while the PD model had been running at least ``CREDIT_MIN_LEAD_DAYS`` days; one is caught when a
+loan-level alert fired at least that many days before its default; false alarms are loan-months with an alert
+on a loan outside every default episode, per 1,000 loan-months on book; and the held-out AUC is the backtest
+of every published PD against a default within the model's horizon (scores made before their outcomes).
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from warning_models.errors import TruthFileError
 
 DOMAINS = ("credit", "market", "macro", "access")
 LOOKBACK_DAYS = 30
+CREDIT_MIN_LEAD_DAYS = 30
+CREDIT_HORIZON_DAYS = 60
 
 # Entity-days the domain's alerts could have fired on: the denominator of the false-alarm rate.
 ENTITY_DAYS_SQL = {
@@ -58,6 +67,10 @@ class DomainEvaluation:
     entity_days: int
     median_lead_days: float | None
     lead_days: tuple[int, ...]
+    entity_period: str = "entity-day"
+    min_lead_days: int = 0
+    auroc: float | None = None
+    detail: tuple[tuple[str, Any], ...] = ()
 
     @property
     def recall_pct(self) -> float | None:
@@ -119,6 +132,84 @@ def evaluate_domain(
     )
 
 
+# Loan-months on book and not in default in the span: the denominator of credit false alarms.
+_LOAN_MONTHS_SQL = """
+    select count(distinct (loan_id, date_trunc('month', performance_date)))
+    from marts.fct_loan_days where performance_date between %s and %s and not is_default
+"""
+# Every published PD whose horizon closed inside the data, with whether the loan defaulted within it.
+_PD_BACKTEST_SQL = """
+    with first_default as (
+        select loan_id, min(performance_date) as default_date
+        from marts.fct_loan_days where is_default group by loan_id
+    )
+    select c.pd, coalesce(d.default_date > c.as_of_date
+                          and d.default_date <= c.as_of_date + %(horizon)s, false) as defaulted
+    from warning.credit_loan_days c
+    left join first_default d using (loan_id)
+    where c.pd is not null and c.as_of_date between %(start)s and %(end)s
+      and c.as_of_date + %(horizon)s <= (select max(performance_date) from marts.fct_loan_days)
+"""
+
+
+def evaluate_credit(
+    conn: psycopg2.extensions.connection, episodes: list[Episode], span: tuple[dt.date, dt.date]
+) -> DomainEvaluation:
+    """Defaulters caught at least ``CREDIT_MIN_LEAD_DAYS`` ahead, false alarms per 1,000 loan-months, AUC."""
+    from warning_models.credit.validation import auc
+
+    start, end = span
+    with conn.cursor() as cur:
+        cur.execute(
+            "select entity_id, as_of_date from warning.alerts "
+            "where domain = 'credit' and entity_type = 'loan' and as_of_date between %s and %s",
+            span,
+        )
+        alerts = cur.fetchall()
+        cur.execute("select min(as_of_date) from warning.credit_loan_days where as_of_date between %s and %s", span)
+        live_from = cur.fetchone()[0]
+        cur.execute(_LOAN_MONTHS_SQL, span)
+        loan_months = int(cur.fetchone()[0] or 0)
+        cur.execute(_PD_BACKTEST_SQL, {"horizon": CREDIT_HORIZON_DAYS, "start": start, "end": end})
+        scored = cur.fetchall()
+    by_loan: dict[str, list[dt.date]] = defaultdict(list)
+    for loan, day in alerts:
+        by_loan[loan].append(day)
+    lead = dt.timedelta(days=CREDIT_MIN_LEAD_DAYS)
+    defaulters = [
+        e for e in episodes
+        if e.event_date is not None and live_from is not None and live_from + lead <= e.event_date <= end
+    ]
+    caught, leads = 0, []
+    for e in defaulters:
+        lo = e.window[0]
+        hits = sorted(d for d in by_loan.get(e.entity_id, []) if lo <= d <= e.event_date)
+        if hits:
+            leads.append((e.event_date - hits[0]).days)
+            caught += (e.event_date - hits[0]) >= lead
+    windows: dict[str, list[tuple[dt.date, dt.date]]] = defaultdict(list)
+    for e in episodes:
+        windows[e.entity_id].append(e.window)
+    false_months = {
+        (loan, day.replace(day=1)) for loan, day in alerts
+        if not any(lo <= day <= hi for lo, hi in windows.get(loan, []))
+    }
+    y = [bool(d) for _, d in scored]
+    heldout_auc = auc(y, [float(p) for p, _ in scored]) if scored else None
+    return DomainEvaluation(
+        "credit", len(defaulters), caught, len(false_months), loan_months,
+        float(statistics.median(leads)) if leads else None, tuple(leads),
+        entity_period="loan-month", min_lead_days=CREDIT_MIN_LEAD_DAYS, auroc=heldout_auc,
+        detail=(
+            ("scored_from", live_from.isoformat() if live_from else None),
+            ("defaults_after_scoring_began", len(defaulters)),
+            ("episodes_in_truth", len(episodes)),
+            ("pd_backtest_rows", len(scored)),
+            ("pd_backtest_defaults", sum(y)),
+        ),
+    )
+
+
 def evaluate(conn: psycopg2.extensions.connection, truth_path: Path) -> list[DomainEvaluation]:
     """Evaluate every domain's alerts and store the figures in warning.evaluation_results (replacing a rerun)."""
     truth, episodes = read_truth(truth_path)
@@ -127,6 +218,9 @@ def evaluate(conn: psycopg2.extensions.connection, truth_path: Path) -> list[Dom
     results: list[DomainEvaluation] = []
     with conn.cursor() as cur:
         for domain in DOMAINS:
+            if domain == "credit":
+                results.append(evaluate_credit(conn, [e for e in episodes if e.domain == domain], span))
+                continue
             cur.execute(
                 "select entity_id, as_of_date from warning.alerts where domain = %s and as_of_date between %s and %s",
                 (domain, *span),
@@ -141,13 +235,13 @@ def evaluate(conn: psycopg2.extensions.connection, truth_path: Path) -> list[Dom
             cur.execute(
                 """insert into warning.evaluation_results
                    (evaluation_id, domain, episodes, episodes_detected, recall_pct, false_alarms, entity_periods,
-                    false_alarms_per_1000, median_lead_days, detail)
-                   values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                    false_alarms_per_1000, median_lead_days, auroc, entity_period, min_lead_days, detail)
+                   values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                 (
                     evaluation_id, r.domain, r.episodes, r.detected, r.recall_pct, r.false_alarms, r.entity_days,
-                    r.false_alarms_per_1000, r.median_lead_days,
+                    r.false_alarms_per_1000, r.median_lead_days, r.auroc, r.entity_period, r.min_lead_days,
                     json.dumps({"lead_days": list(r.lead_days), "span": [d.isoformat() for d in span],
-                                "lookback_days": LOOKBACK_DAYS, "entity_period": "entity-day"}),
+                                "lookback_days": LOOKBACK_DAYS, **dict(r.detail)}),
                 ),
             )
     conn.commit()

@@ -6,15 +6,18 @@ inserted, all in the caller's transaction (``warehouse.connect`` commits). Rerun
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import psycopg2.extensions
+from psycopg2 import sql
 from psycopg2.extras import Json, execute_values
 
 from warning_models.indicators.base import IndicatorResult, jsonable
 
+# The run's alerts (of every kind), values and own tables go with it (on delete cascade).
 _DELETE = (
-    "delete from warning.alerts where indicator = %s and as_of_date = %s",
+    "delete from warning.alerts where model_run_id = %s",
     "delete from warning.indicator_values where indicator = %s and as_of_date = %s",
     "delete from warning.model_runs where indicator = %s and as_of_date = %s",
 )
@@ -45,6 +48,7 @@ class PublishCounts:
     model_runs: int
     indicator_values: int
     alerts: int
+    table_rows: int = 0
 
 
 def alert_id(indicator: str, entity_id: str, as_of: str) -> str:
@@ -57,7 +61,8 @@ def publish(conn: psycopg2.extensions.connection, result: IndicatorResult) -> Pu
     run_id = run.model_run_id
     key = (run.indicator, run.as_of_date)
     with conn.cursor() as cur:
-        for statement in _DELETE:
+        cur.execute(_DELETE[0], (run_id,))
+        for statement in _DELETE[1:]:
             cur.execute(statement, key)
         cur.execute(
             _INSERT_RUN,
@@ -92,12 +97,12 @@ def publish(conn: psycopg2.extensions.connection, result: IndicatorResult) -> Pu
             execute_values(cur, _INSERT_VALUES, value_rows, page_size=1000)
         alert_rows = [
             (
-                alert_id(run.indicator, a.entity_id, run.as_of_date.isoformat()),
+                alert_id(a.kind or run.indicator, a.entity_id, run.as_of_date.isoformat()),
                 run.as_of_date,
                 run.domain.value,
                 a.entity_type.value,
                 a.entity_id,
-                run.indicator,
+                a.kind or run.indicator,
                 float(a.value),
                 float(a.threshold),
                 a.severity.value,
@@ -108,4 +113,20 @@ def publish(conn: psycopg2.extensions.connection, result: IndicatorResult) -> Pu
         ]
         if alert_rows:
             execute_values(cur, _INSERT_ALERTS, alert_rows, page_size=1000)
-    return PublishCounts(1, len(value_rows), len(alert_rows))
+        table_rows = 0
+        for rows in result.tables:
+            if rows.rows:
+                schema, table = rows.table.split(".")
+                statement = sql.SQL("insert into {} ({}) values %s").format(
+                    sql.Identifier(schema, table), sql.SQL(", ").join(map(sql.Identifier, rows.columns))
+                )
+                execute_values(cur, statement.as_string(cur), [jsonable_row(r) for r in rows.rows], page_size=1000)
+                table_rows += len(rows.rows)
+    return PublishCounts(1, len(value_rows), len(alert_rows), table_rows)
+
+
+def jsonable_row(row: tuple[object, ...]) -> tuple[object, ...]:
+    """numpy scalars as Python numbers, non-finite floats as NULL (dates and text pass through)."""
+    return tuple(
+        v if isinstance(v, (str, dt.date)) or v is None else jsonable(v) for v in row
+    )

@@ -48,12 +48,16 @@ def evaluation_table(results: Sequence[DomainEvaluation]) -> str:
             r.false_alarms,
             r.entity_days,
             fmt(r.false_alarms_per_1000, 2),
+            r.entity_period,
             fmt(r.median_lead_days),
+            f">= {r.min_lead_days}" if r.min_lead_days else "any",
+            fmt(r.auroc, 3),
         )
         for r in results
     ]
     return format_table(
-        ["domain", "episodes", "detected", "recall_%", "false_alarms", "entity_days", "fa_per_1000", "median_lead_days"],
+        ["domain", "episodes", "detected", "recall_%", "false_alarms", "periods", "fa_per_1000", "period",
+         "median_lead_days", "lead_needed", "auroc"],
         rows,
     )
 

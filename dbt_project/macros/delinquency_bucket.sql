@@ -11,3 +11,10 @@
         else '90+'
     end
 {%- endmacro %}
+
+{#-
+    The labels delinquency_bucket() returns, from the least to the most overdue.
+-#}
+{% macro delinquency_bucket_names() -%}
+    {{ return(['current', '1-29', '30-59', '60-89', '90+']) }}
+{%- endmacro %}

@@ -45,6 +45,9 @@ class EntityType(StrEnum):
     """What an indicator value is about (``warning.indicator_values.entity_type``)."""
 
     LOAN = "loan"
+    SEGMENT = "segment"
+    PORTFOLIO = "portfolio"
+    MODEL = "model"
     MARKET = "market"
     ECONOMY = "economy"
     USER = "user"
@@ -90,6 +93,17 @@ class Alert:
     threshold: float
     severity: Severity
     explanation: str
+    kind: str | None = None  # the alert's own indicator name when a model raises several kinds (default: the run's)
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """Rows for one of the model's own warning tables (``schema.table``), which must reference the model run
+    (``on delete cascade``): republishing the run replaces them."""
+
+    table: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -99,13 +113,24 @@ class IndicatorResult:
     run: ModelRun
     values: list[IndicatorValue] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    tables: list[TableRows] = field(default_factory=list)
 
     def value_of(self, entity_id: str) -> float | None:
         """The value for one entity, or None when the entity was not scored."""
         return next((v.value for v in self.values if v.entity_id == entity_id), None)
 
-    def alert_for(self, entity_id: str) -> Alert | None:
-        return next((a for a in self.alerts if a.entity_id == entity_id), None)
+    def alert_for(self, entity_id: str, kind: str | None = None) -> Alert | None:
+        """The entity's alert (of ``kind``, when given: an alert without its own kind is the run's indicator)."""
+        return next(
+            (
+                a for a in self.alerts
+                if a.entity_id == entity_id and (kind is None or (a.kind or self.run.indicator) == kind)
+            ),
+            None,
+        )
+
+    def table(self, name: str) -> TableRows | None:
+        return next((t for t in self.tables if t.table == name), None)
 
 
 class Compute(Protocol):

@@ -1,33 +1,63 @@
-"""Credit: probability that a performing loan defaults (90+ days past due) within the horizon, by Logit.
+"""Credit: probability that a performing loan defaults (90+ days past due) within the horizon, by a WoE scorecard.
 
 Training sample: loan snapshots every ``snapshot_step_days`` going back from ``as_of - horizon_days``, each a
 live, non-defaulted loan with point-in-time features; label = the loan defaults within the following
-``horizon_days`` (all observed by ``as_of``, so nothing leaks). The fitted model then scores every live
-non-defaulted loan on ``as_of``. The loan-day window is read once and laid out as dense day x loan matrices, so
-trailing-window features are cumulative-sum differences.
+``horizon_days`` (all observed by ``as_of``, so nothing leaks). Features are binned into weight-of-evidence bins
+and a statsmodels Logit is fitted on the WoE values (``warning_models.credit.scorecard``).
+
+Validation on a fit day: the final model in sample ('train'), and an out-of-time 'holdout': the same procedure
+fitted on the snapshots whose outcome window closed before the latest ``holdout_days`` of snapshots began,
+scored on those latest snapshots. Every day: a 'backtest' of the PDs published one horizon ago against the
+defaults since, and the PSI of the score and of every feature today against training.
+
+The fitted scorecard is stored in the run's params and reused on later days; it is refitted when it is older
+than ``max_model_age_days`` or when the score or a feature in the model has shifted (PSI > 0.25), which also
+raises a drift alert. Every live or defaulted loan gets its PD, points and IFRS 9 stage
+(``warning.credit_loan_days``). Alerts: PD above its threshold, PD jump, stage migration, roll into a worse
+delinquency bucket, model drift; each explained.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import warnings
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import psycopg2.extensions
-import statsmodels.api as sm
-from scipy.special import expit
-from scipy.stats import rankdata
-from statsmodels.tools.sm_exceptions import (
-    ConvergenceWarning,
-    HessianInversionWarning,
-    PerfectSeparationError,
-    PerfectSeparationWarning,
-)
 
+from warning_models.credit.logit import FitMethod
+from warning_models.credit.monitoring import (
+    BIN_COLUMNS,
+    CALIBRATION_COLUMNS,
+    FEATURE_COLUMNS,
+    VALIDATION_COLUMNS,
+    SampleReport,
+    bin_rows,
+    calibration_rows,
+    feature_rows,
+    report_as_dict,
+    report_from_dict,
+    sample_report,
+    score_bands,
+    stability,
+    validation_rows,
+)
+from warning_models.credit.panel import (
+    CATEGORICAL,
+    FEATURES,
+    FeatureWindows,
+    LoanPanel,
+    feature_label,
+    features,
+    live_mask,
+    load_panel,
+)
+from warning_models.credit.scorecard import Scorecard, ScorecardConfig, fit_scorecard
+from warning_models.credit.staging import StagingRules, bucket_of, bucket_rank, stage_loans
+from warning_models.credit.woe import BinningConfig
 from warning_models.errors import InsufficientHistoryError
 from warning_models.indicators.base import (
     Alert,
@@ -37,10 +67,11 @@ from warning_models.indicators.base import (
     IndicatorValue,
     ModelRun,
     Severity,
+    TableRows,
     config_from_env,
     data_hash,
     fmt,
-    read_frame_by_copy,
+    read_frame,
     severity_for,
 )
 
@@ -48,6 +79,11 @@ log = logging.getLogger(__name__)
 
 INDICATOR = "credit_pd_logit"
 DOMAIN = Domain.CREDIT
+KIND_PD_JUMP = "credit_pd_jump"
+KIND_STAGE = "credit_stage_migration"
+KIND_ROLL = "credit_bucket_roll"
+KIND_DRIFT = "credit_model_drift"
+MODEL_CLASS = "statsmodels.discrete.discrete_model.Logit on weight-of-evidence bins"
 
 
 @dataclass(frozen=True)
@@ -57,487 +93,482 @@ class CreditPdConfig:
     horizon_days: int = 60  # label: default within this many days after the snapshot
     snapshot_step_days: int = 7  # one training snapshot every this many days
     training_window_days: int = 364  # oldest snapshot: as_of - horizon_days - training_window_days
-    dpd_window_days: int = 30  # trailing window of the max days-past-due feature
-    payment_window_days: int = 90  # trailing window of the paid/due ratio and missed-instalment count
-    missed_paid_share: float = 0.5  # an instalment counts as missed when paid < this share of due
-    paid_ratio_cap: float = 2.0  # paid/due is clipped to [0, cap] (catch-up payments)
+    holdout_days: int = 28  # out-of-time holdout: the snapshots of the latest this many days
+    dpd_window_days: int = 30
+    payment_window_days: int = 90
+    missed_paid_share: float = 0.5
+    paid_ratio_cap: float = 2.0
     min_positives: int = 10  # fewer defaults in the training sample: InsufficientHistoryError
+    min_information_value: float = 0.02
+    max_bins: int = 6
+    max_model_age_days: int = 28  # refit a scorecard this old
     alert_medium_pd: float = 0.25
     alert_high_pd: float = 0.5
-    max_iter: int = 30  # Newton iterations of the Logit MLE; a healthy sample converges in about 10
-    refine_max_iter: int = 5  # statsmodels Logit iterations from the Newton solution (1-2 when it is the MLE)
-    ridge_max_iter: int = 50  # Newton iterations of the ridge fallback
-    max_abs_coef: float = 15.0  # a standardised coefficient beyond this is quasi-separation: refit ridge
-    ridge_alpha: float = 1e-3  # fallback: L2 penalty per observation on the standardised coefficients
-    explain_top_features: int = 3  # drivers named in an alert
+    pd_jump_days: int = 7  # PD jump: against the PD this many days before
+    pd_jump_ratio: float = 3.0
+    pd_jump_min_pd: float = 0.1
+    backstop_dpd: int = 30
+    default_dpd: int = 90
+    sicr_pd_ratio: float = 2.0
+    sicr_min_pd_increase: float = 0.05
+    roll_alert_bucket: str = "30-59"  # a roll into this bucket or a worse one raises an alert
+    base_points: float = 600.0
+    base_odds: float = 50.0
+    points_to_double_odds: float = 20.0
+    calibration_bands: int = 10
+    explain_top_features: int = 3
 
     @classmethod
     def from_env(cls) -> "CreditPdConfig":
         return config_from_env(cls, "CREDIT")
 
+    @property
+    def windows(self) -> FeatureWindows:
+        return FeatureWindows(
+            self.dpd_window_days, self.payment_window_days, self.missed_paid_share, self.paid_ratio_cap
+        )
 
-# Numeric features, in model order, with the words used in explanations ({dpd} / {pay}: window lengths).
-FEATURES: dict[str, str] = {
-    "days_past_due": "days past due",
-    "max_dpd_30d": "max days past due over {dpd} days",
-    "paid_due_ratio_90d": "paid/due over {pay} days",
-    "missed_instalments_90d": "missed instalments over {pay} days",
-    "balance_principal_ratio": "balance/principal",
-    "months_on_book": "months on book",
-}
+    @property
+    def scorecard(self) -> ScorecardConfig:
+        return ScorecardConfig(
+            min_information_value=self.min_information_value,
+            base_points=self.base_points,
+            base_odds=self.base_odds,
+            points_to_double_odds=self.points_to_double_odds,
+            binning=BinningConfig(max_bins=self.max_bins),
+        )
 
-# Two reads cover everything the features and labels need, without shipping every quiet loan-day:
-# the full rows of the snapshot days and as_of (live loans, balances, months on book), and, over the whole
-# window, only the days on which something happens (an instalment due or paid, days past due, default).
-# A loan-day in neither read is a quiet day: nothing due or paid, 0 days past due, not in default.
-_SNAPSHOT_ROWS_SQL = """
-    select loan_id, (performance_date - %s::date) as day_index, product, principal_amount, balance_amount,
-           months_on_book, coalesce(days_past_due, 0) as days_past_due
-    from marts.fct_loan_days
-    where performance_date = any(%s::date[])
-"""
-_SNAPSHOT_ROWS_TYPES = {
-    "loan_id": "str",
-    "day_index": "int64",
-    "product": "str",
-    "principal_amount": "float64",
-    "balance_amount": "float64",
-    "months_on_book": "float64",
-    "days_past_due": "float64",
-}
-_EVENT_ROWS_SQL = """
-    select loan_id, (performance_date - %s::date) as day_index, coalesce(days_past_due, 0) as days_past_due,
-           coalesce(is_default, false) as is_default, coalesce(due_amount, 0) as due_amount,
-           coalesce(paid_amount, 0) as paid_amount
-    from marts.fct_loan_days
-    where performance_date between %s and %s
-      and (due_amount <> 0 or paid_amount <> 0 or days_past_due > 0 or is_default)
-"""
-_EVENT_ROWS_TYPES = {
-    "loan_id": "str",
-    "day_index": "int64",
-    "days_past_due": "float64",
-    "is_default": "object",
-    "due_amount": "float64",
-    "paid_amount": "float64",
-}
+    @property
+    def staging(self) -> StagingRules:
+        return StagingRules(self.backstop_dpd, self.default_dpd, self.sicr_pd_ratio, self.sicr_min_pd_increase)
 
 
-@dataclass(frozen=True)
-class LoanPanel:
-    """The loan-day window as dense (day x loan) matrices; day 0 is ``start``.
-
-    ``present``, ``balance`` and ``months_on_book`` are filled on the snapshot days and as_of only; ``dpd``,
-    ``due``, ``paid`` and ``is_default`` on every day (0 / False on quiet days).
-    """
-
-    start: dt.date
-    loan_ids: np.ndarray  # (L,) str
-    product: np.ndarray  # (L,) str, the loan's latest product
-    principal: np.ndarray  # (L,) the loan's latest principal
-    present: np.ndarray  # (D, L) bool: the loan has a row that (snapshot) day
-    dpd: np.ndarray
-    due: np.ndarray
-    paid: np.ndarray
-    balance: np.ndarray
-    months_on_book: np.ndarray
-    is_default: np.ndarray  # (D, L) bool
-
-    def day(self, d: dt.date) -> int:
-        return (d - self.start).days
+# ------------------------------------------------------------------------------------------ training and fitting
 
 
-def _load_panel(
-    conn: psycopg2.extensions.connection, start: dt.date, end: dt.date, snapshot_dates: list[dt.date]
-) -> tuple[LoanPanel, int]:
-    """Read the loan days in [start, end] (two COPY reads) and lay them out as day x loan matrices."""
-    snap = read_frame_by_copy(conn, _SNAPSHOT_ROWS_SQL, (start, snapshot_dates), _SNAPSHOT_ROWS_TYPES)
-    events = read_frame_by_copy(
-        conn, _EVENT_ROWS_SQL, (start, start, end), _EVENT_ROWS_TYPES, bool_columns=("is_default",)
-    )
-    n_days = (end - start).days + 1
-    all_ids = np.concatenate([snap["loan_id"].to_numpy(object), events["loan_id"].to_numpy(object)])
-    loan_ids = pd.Index(pd.unique(all_ids)).sort_values()
-    n_loans = len(loan_ids)
-    s_rows, s_codes = snap["day_index"].to_numpy(dtype=np.int64), loan_ids.get_indexer(snap["loan_id"])
-    e_rows, e_codes = events["day_index"].to_numpy(dtype=np.int64), loan_ids.get_indexer(events["loan_id"])
-
-    def matrix(fill: float, *parts: tuple[np.ndarray, np.ndarray, pd.Series]) -> np.ndarray:
-        out = np.full((n_days, n_loans), fill, dtype=np.float64)
-        for rows, codes, column in parts:
-            out[rows, codes] = column.to_numpy(dtype=np.float64, na_value=fill)
-        return out
-
-    present = np.zeros((n_days, n_loans), dtype=bool)
-    present[s_rows, s_codes] = True
-    is_default = np.zeros((n_days, n_loans), dtype=bool)
-    is_default[e_rows, e_codes] = events["is_default"].to_numpy(dtype=object) == True  # noqa: E712
-    # each loan's latest product and principal: its snapshot row with the highest day
-    order = np.lexsort((s_rows, s_codes))
-    last = order[np.r_[s_codes[order][1:] != s_codes[order][:-1], True]] if len(order) else order
-    product = np.full(n_loans, "", dtype=object)
-    principal = np.full(n_loans, np.nan)
-    product[s_codes[last]] = snap["product"].to_numpy(dtype=object)[last]
-    principal[s_codes[last]] = snap["principal_amount"].to_numpy(dtype=np.float64, na_value=np.nan)[last]
-    panel = LoanPanel(
-        start=start,
-        loan_ids=np.asarray(loan_ids, dtype=object),
-        product=product,
-        principal=principal,
-        present=present,
-        dpd=matrix(0.0, (s_rows, s_codes, snap["days_past_due"]), (e_rows, e_codes, events["days_past_due"])),
-        due=matrix(0.0, (e_rows, e_codes, events["due_amount"])),
-        paid=matrix(0.0, (e_rows, e_codes, events["paid_amount"])),
-        balance=matrix(np.nan, (s_rows, s_codes, snap["balance_amount"])),
-        months_on_book=matrix(np.nan, (s_rows, s_codes, snap["months_on_book"])),
-        is_default=is_default,
-    )
-    return panel, len(snap) + len(events)
-
-
-def _trailing_max(x: np.ndarray, window: int) -> np.ndarray:
-    """Max over the trailing ``window`` days (the day itself included), along axis 0; ``x`` must be >= 0."""
-    padded = np.vstack([np.zeros((window - 1, x.shape[1])), x])
-    return np.lib.stride_tricks.sliding_window_view(padded, window, axis=0).max(axis=-1)
-
-
-def _trailing_sum(x: np.ndarray, window: int) -> np.ndarray:
-    """Sum over the trailing ``window`` days (the day itself included), along axis 0."""
-    cs = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
-    upper = np.arange(1, x.shape[0] + 1)
-    lower = np.maximum(upper - window, 0)
-    return cs[upper] - cs[lower]
-
-
-def _features(panel: LoanPanel, config: CreditPdConfig) -> dict[str, np.ndarray]:
-    """Every numeric feature as a (day x loan) matrix, point-in-time: day j uses days <= j only."""
-    dpd = np.maximum(np.nan_to_num(panel.dpd), 0.0)
-    max_dpd = _trailing_max(np.maximum(dpd, 0.0), config.dpd_window_days)
-    due_sum = _trailing_sum(panel.due, config.payment_window_days)
-    paid_sum = _trailing_sum(panel.paid, config.payment_window_days)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(due_sum > 0, paid_sum / due_sum, 1.0)
-    ratio = np.clip(ratio, 0.0, config.paid_ratio_cap)
-    missed = (panel.due > 0) & (panel.paid < config.missed_paid_share * panel.due)
-    missed_sum = _trailing_sum(missed.astype(np.float64), config.payment_window_days)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        balance_ratio = np.where(panel.principal > 0, panel.balance / panel.principal, np.nan)
-    return {
-        "days_past_due": dpd,
-        "max_dpd_30d": max_dpd,
-        "paid_due_ratio_90d": ratio,
-        "missed_instalments_90d": missed_sum,
-        "balance_principal_ratio": balance_ratio,
-        "months_on_book": panel.months_on_book,
-    }
-
-
-def _live(panel: LoanPanel) -> np.ndarray:
-    """(day x loan) mask of loans on book, not in default and with a balance outstanding."""
-    return panel.present & ~panel.is_default & (np.nan_to_num(panel.balance) > 0)
-
-
-def _design(
-    features: dict[str, np.ndarray], panel: LoanPanel, days: np.ndarray, loans: np.ndarray, products: list[str]
-) -> pd.DataFrame:
-    """The feature rows of (day, loan) pairs, with product dummies for ``products[1:]`` (``products[0]`` base)."""
-    columns = {name: features[name][days, loans] for name in FEATURES}
-    for product in products[1:]:
-        columns[f"product={product}"] = (panel.product[loans] == product).astype(np.float64)
+def _design(feats: dict[str, np.ndarray], panel: LoanPanel, days: np.ndarray, loans: np.ndarray) -> pd.DataFrame:
+    """The feature rows of (day, loan) pairs: the numeric features and the product."""
+    columns: dict[str, Any] = {name: feats[name][days, loans] for name in FEATURES}
+    columns["product"] = panel.product[loans]
     return pd.DataFrame(columns)
 
 
-class FitMethod(StrEnum):
-    """How the PD model was fitted."""
+@dataclass(frozen=True)
+class TrainingSample:
+    frame: pd.DataFrame
+    y: np.ndarray
+    snapshot: np.ndarray  # each row's snapshot date (datetime64[D])
+    rows_read: int
 
-    LOGIT_NEWTON = "logit_newton"  # maximum likelihood, statsmodels Logit
-    RIDGE_FALLBACK = "ridge_fallback"  # L2-penalised Logit, when the maximum likelihood estimate is unusable
+
+def _training_sample(conn: psycopg2.extensions.connection, as_of: dt.date, config: CreditPdConfig) -> TrainingSample:
+    """Snapshots every step back from as_of - horizon; label = default in (s, s + horizon], known by as_of."""
+    last = as_of - dt.timedelta(days=config.horizon_days)
+    n_snapshots = config.training_window_days // config.snapshot_step_days + 1
+    snapshots = [last - dt.timedelta(days=config.snapshot_step_days * k) for k in range(n_snapshots)]
+    start = snapshots[-1] - dt.timedelta(days=config.windows.lookback_days)
+    panel, n_rows = load_panel(conn, start, as_of, snapshots)
+    feats = features(panel, config.windows)
+    live = live_mask(panel)
+    snapshot_days = np.array([panel.day(d) for d in snapshots], dtype=np.int64)
+    defaults_cum = np.vstack([np.zeros((1, live.shape[1])), np.cumsum(panel.is_default, axis=0)])
+    day_idx, loan_idx = np.nonzero(live[snapshot_days])
+    day_idx = snapshot_days[day_idx]
+    horizon_end = day_idx + config.horizon_days
+    y = (defaults_cum[horizon_end + 1, loan_idx] - defaults_cum[day_idx + 1, loan_idx]) > 0
+    dates = np.datetime64(panel.start, "D") + day_idx.astype("timedelta64[D]")
+    return TrainingSample(_design(feats, panel, day_idx, loan_idx), y, dates, n_rows)
 
 
 @dataclass(frozen=True)
-class LogitFit:
-    """A fitted (possibly ridge-penalised) logistic regression on standardised features."""
+class Fit:
+    """A scorecard with its validation on the day it was fitted."""
 
-    columns: list[str]  # kept columns, model order (without the constant)
-    dropped: list[str]  # constant columns left out
-    mean: np.ndarray
-    scale: np.ndarray
-    coef: np.ndarray  # constant first, then one per kept column (standardised scale)
-    method: FitMethod
-    converged: bool
-    fit_stats: dict[str, float | int | bool | str | None]
+    scorecard: Scorecard
+    fitted_as_of: dt.date
+    training_start: dt.date
+    training_end: dt.date
+    n_obs: int
+    data_hash: str
+    score_bands: dict[str, list[float]]
+    reports: list[SampleReport]  # train, and holdout when history allows
+    holdout_note: str
+    rows_read: int = 0
+    reason: str = ""
 
-    def linear_terms(self, frame: pd.DataFrame) -> np.ndarray:
-        """Per-row contribution of each kept column to the log-odds (standardised value x coefficient)."""
-        z = (frame[self.columns].to_numpy(dtype=np.float64) - self.mean) / self.scale
-        return z * self.coef[1:]
+    def as_params(self) -> dict[str, Any]:
+        return {
+            "scorecard": self.scorecard.as_dict(),
+            "fitted_as_of": self.fitted_as_of.isoformat(),
+            "training_start": self.training_start.isoformat(),
+            "training_end": self.training_end.isoformat(),
+            "n_obs": self.n_obs,
+            "data_hash": self.data_hash,
+            "score_bands": self.score_bands,
+            "fit_reports": [report_as_dict(r) for r in self.reports],
+            "holdout_note": self.holdout_note,
+        }
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        return expit(self.coef[0] + self.linear_terms(frame).sum(axis=1))
-
-
-def auc(y: np.ndarray, score: np.ndarray) -> float | None:
-    """Area under the ROC curve (Mann-Whitney), None when one class is missing."""
-    y = np.asarray(y, dtype=bool)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0:
-        return None
-    ranks = rankdata(score)
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def _base_rate_start(y: np.ndarray, k: int) -> np.ndarray:
-    """Start at the base rate: intercept = logit(mean(y)), slopes 0."""
-    rate = min(max(float(np.mean(y)), 1e-6), 1 - 1e-6)
-    return np.r_[np.log(rate / (1 - rate)), np.zeros(k - 1)]
-
-
-def newton_logit(
-    exog: np.ndarray, y: np.ndarray, alpha: float, max_iter: int, tol: float = 1e-10
-) -> tuple[np.ndarray, bool, int]:
-    """Maximise the Logit log-likelihood minus ``alpha * n / 2 * sum(coef[1:] ** 2)`` (the intercept is free).
-
-    Newton-Raphson with step halving; converged when the objective and the coefficients stop moving. With
-    ``alpha = 0`` it is the plain MLE: under (quasi-)separation the coefficients keep drifting and it does not
-    converge. With ``alpha > 0`` the penalty keeps the Hessian positive definite and the coefficients finite.
-    (statsmodels' penalised fits are coordinate descent, seconds on 50,000 rows, or Newton without step
-    control, which diverges under separation.) Returns (coefficients, converged, iterations).
-    """
-    n, k = exog.shape
-    penalty = np.full(k, alpha * n)
-    penalty[0] = 0.0
-    coef = _base_rate_start(y, k)
-
-    def objective(b: np.ndarray) -> float:
-        eta = exog @ b
-        return float(np.sum(y * eta - np.logaddexp(0.0, eta)) - 0.5 * np.sum(penalty * b * b))
-
-    current = objective(coef)
-    for iteration in range(1, max_iter + 1):
-        p = expit(exog @ coef)
-        gradient = exog.T @ (y - p) - penalty * coef
-        hessian = (exog * (p * (1 - p))[:, None]).T @ exog + np.diag(penalty) + 1e-9 * np.eye(k)
-        step = np.linalg.solve(hessian, gradient)
-        scale = 1.0
-        while True:
-            candidate = coef + scale * step
-            value = objective(candidate)
-            if value >= current or scale < 1e-6:
-                break
-            scale /= 2
-        moved = float(np.max(np.abs(candidate - coef)))
-        coef, previous, current = candidate, current, value
-        if abs(current - previous) <= tol * (1 + abs(current)) and moved < 1e-6:
-            return coef, True, iteration
-    return coef, False, max_iter
-
-
-def _statsmodels_logit(
-    exog: np.ndarray, y: np.ndarray, start: np.ndarray, max_iter: int
-) -> tuple[np.ndarray, dict[str, float | int]]:
-    """statsmodels' Logit MLE from ``start`` (a converged solution: one or two Newton steps), with its stats.
-
-    Raises on separation, non-convergence or a singular Hessian (the caller falls back to ridge).
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # exp overflow in the logistic cdf is harmless
-        for category in (PerfectSeparationWarning, ConvergenceWarning, HessianInversionWarning):
-            warnings.simplefilter("error", category)
-        result = sm.Logit(y, exog).fit(start_params=start, method="newton", maxiter=max_iter, disp=0)
-    if not result.mle_retvals.get("converged", False):
-        raise ConvergenceWarning("statsmodels Logit did not converge")
-    stats = {
-        "llf": float(result.llf),
-        "aic": float(result.aic),
-        "bic": float(result.bic),
-        "refine_iterations": int(result.mle_retvals.get("iterations", 0)),
-    }
-    return np.asarray(result.params), stats
-
-
-def fit_logit(frame: pd.DataFrame, y: np.ndarray, config: CreditPdConfig) -> LogitFit:
-    """statsmodels Logit; on separation, singular Hessian or non-convergence an L2-penalised fit instead.
-
-    Constant columns are dropped and the others standardised, so the fallback penalty treats them alike and the
-    coefficients compare as log-odds per standard deviation. Newton runs first in numpy (cheap iterations,
-    step halving, separation shows as drifting coefficients); statsmodels then confirms the MLE from there.
-    """
-    x = frame.to_numpy(dtype=np.float64)
-    scale = x.std(axis=0)
-    keep = scale > 1e-12
-    columns = [c for c, k in zip(frame.columns, keep) if k]
-    dropped = [c for c, k in zip(frame.columns, keep) if not k]
-    mean, scale = x[:, keep].mean(axis=0), scale[keep]
-    exog = np.column_stack([np.ones(len(x)), (x[:, keep] - mean) / scale])
-    y = np.asarray(y, dtype=np.float64)
-
-    stats: dict[str, float | int | bool | str | None] = {}
-    method, coef, converged, reason = FitMethod.LOGIT_NEWTON, None, False, None
-    try:
-        start, converged, iterations = newton_logit(exog, y, 0.0, config.max_iter)
-        stats["iterations"] = iterations
-        if not converged:
-            reason = f"Newton did not converge in {iterations} iterations (separation)"
-        elif np.max(np.abs(start[1:]), initial=0.0) > config.max_abs_coef:
-            reason = f"a standardised coefficient beyond {config.max_abs_coef:g} (quasi-separation)"
-        else:
-            coef, fitted_stats = _statsmodels_logit(exog, y, start, config.refine_max_iter)
-            stats.update(fitted_stats)
-    except (
-        PerfectSeparationError,
-        PerfectSeparationWarning,
-        ConvergenceWarning,
-        HessianInversionWarning,
-        np.linalg.LinAlgError,
-        ValueError,
-    ) as exc:
-        coef, reason = None, f"{type(exc).__name__}: {exc}"[:200]
-
-    if coef is None:
-        method = FitMethod.RIDGE_FALLBACK
-        coef, converged, iterations = newton_logit(exog, y, config.ridge_alpha, config.ridge_max_iter)
-        llf = float(sm.Logit(y, exog).loglike(coef))  # the unpenalised log-likelihood, comparable to Logit's
-        stats.update(fallback_reason=reason, llf=llf, ridge_alpha=config.ridge_alpha, iterations=iterations)
-        log.info("%s: Logit fit fell back to ridge (%s)", INDICATOR, reason)
-
-    fitted = expit(exog @ coef)
-    # the intercept-only log-likelihood in closed form (statsmodels' llnull refits it by Nelder-Mead)
-    rate = float(y.mean()) if len(y) else 0.0
-    llnull = float(len(y) * (rate * np.log(rate) + (1 - rate) * np.log(1 - rate))) if 0 < rate < 1 else 0.0
-    stats.update(
-        llnull=llnull,
-        pseudo_r2=1 - float(stats["llf"]) / llnull if llnull < 0 else None,
-        method=method.value,
-        converged=converged,
-        n_obs=len(y),
-        n_positive=int(y.sum()),
-        event_rate=rate,
-        auc_in_sample=auc(y, fitted),
-        brier_in_sample=float(np.mean((fitted - y) ** 2)) if len(y) else None,
-    )
-    return LogitFit(columns, dropped, mean, scale, coef, method, converged, stats)
-
-
-def _label(name: str, config: CreditPdConfig) -> str:
-    return FEATURES.get(name, name).format(dpd=config.dpd_window_days, pay=config.payment_window_days)
-
-
-def _explain(
-    pd_value: float, threshold: float, row: dict[str, float], terms: np.ndarray, fit: LogitFit, config: CreditPdConfig
-) -> str:
-    """Name the features that push this loan's PD up most, each against the training-sample mean."""
-    order = np.argsort(-terms)
-    drivers = []
-    for i in order[: config.explain_top_features]:
-        if terms[i] <= 0:
-            break
-        name = fit.columns[i]
-        drivers.append(
-            f"{_label(name, config)} {fmt(float(row[name]))} vs portfolio mean {fmt(float(fit.mean[i]))} "
-            f"({terms[i]:+.2f} log-odds)"
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> "Fit":
+        return cls(
+            Scorecard.from_dict(params["scorecard"]),
+            dt.date.fromisoformat(params["fitted_as_of"]),
+            dt.date.fromisoformat(params["training_start"]),
+            dt.date.fromisoformat(params["training_end"]),
+            int(params["n_obs"]),
+            params["data_hash"],
+            params["score_bands"],
+            [report_from_dict(r) for r in params.get("fit_reports", [])],
+            params.get("holdout_note", ""),
         )
-    driven = "; ".join(drivers) if drivers else "no single feature above the portfolio mean"
-    return (
-        f"PD {pd_value:.2f} of default within {config.horizon_days} days crossed {threshold:.2f}, driven by: "
-        f"{driven}. "
-        f"Features: dpd {fmt(float(row['days_past_due']))}, max dpd {fmt(float(row['max_dpd_30d']))}, "
-        f"paid/due {float(row['paid_due_ratio_90d']):.2f}, missed {fmt(float(row['missed_instalments_90d']))}, "
-        f"balance/principal {float(row['balance_principal_ratio']):.2f}, "
-        f"months on book {fmt(float(row['months_on_book']))}."
+
+
+def _holdout(sample: TrainingSample, config: CreditPdConfig) -> tuple[SampleReport | None, str]:
+    """Out-of-time validation: fit on the snapshots whose outcome window closed before the holdout's first
+    snapshot, score the holdout (the latest ``holdout_days`` of snapshots)."""
+    last = sample.snapshot.max()
+    holdout_first = last - np.timedelta64(config.holdout_days - 1, "D")
+    holdout = sample.snapshot >= holdout_first
+    development = sample.snapshot + np.timedelta64(config.horizon_days, "D") < holdout_first
+    y_dev, y_hold = sample.y[development], sample.y[holdout]
+    if y_dev.sum() < config.min_positives or y_hold.sum() == 0 or y_hold.all():
+        return None, (
+            f"no out-of-time holdout: {int(y_dev.sum())} defaults in the development snapshots (need "
+            f"{config.min_positives}) and {int(y_hold.sum())} in the holdout; see the daily backtest"
+        )
+    dev = fit_scorecard(
+        sample.frame[development].reset_index(drop=True), y_dev, list(FEATURES), list(CATEGORICAL), config.scorecard
     )
+    report = sample_report("holdout", y_hold, dev.predict(sample.frame[holdout]), config.calibration_bands)
+    dev_end = str(sample.snapshot[development].max())
+    return report, (
+        f"out-of-time holdout: fitted on snapshots to {dev_end} (outcomes closed before {holdout_first}), "
+        f"scored on {int(holdout.sum())} loan-snapshots from {holdout_first} to {last}"
+    )
+
+
+def fit_pd_scorecard(conn: psycopg2.extensions.connection, as_of: dt.date, config: CreditPdConfig) -> Fit:
+    """Fit the scorecard on every snapshot whose outcome is known by ``as_of``; validate in and out of time."""
+    sample = _training_sample(conn, as_of, config)
+    n_positive = int(sample.y.sum())
+    if n_positive < config.min_positives:
+        raise InsufficientHistoryError(INDICATOR, config.min_positives, n_positive)
+    scorecard = fit_scorecard(sample.frame, sample.y, list(FEATURES), list(CATEGORICAL), config.scorecard)
+    train_pd = scorecard.predict(sample.frame)
+    reports = [sample_report("train", sample.y, train_pd, config.calibration_bands)]
+    holdout, note = _holdout(sample, config)
+    if holdout is not None:
+        reports.append(holdout)
+    return Fit(
+        scorecard=scorecard,
+        fitted_as_of=as_of,
+        training_start=pd.Timestamp(sample.snapshot.min()).date(),
+        training_end=pd.Timestamp(sample.snapshot.max()).date(),
+        n_obs=len(sample.y),
+        data_hash=data_hash(sample.frame.assign(label=sample.y)),
+        score_bands=score_bands(scorecard.points(train_pd)),
+        reports=reports,
+        holdout_note=note,
+        rows_read=sample.rows_read,
+    )
+
+
+def _prior_fit(conn: psycopg2.extensions.connection, as_of: dt.date) -> Fit | None:
+    """The scorecard in force the day before: the latest run of this indicator before ``as_of``."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "select params from warning.model_runs where indicator = %s and as_of_date < %s "
+            "order by as_of_date desc limit 1",
+            (INDICATOR, as_of),
+        )
+        row = cur.fetchone()
+    if row is None or "scorecard" not in row[0]:
+        return None
+    return Fit.from_params(row[0])
+
+
+# ----------------------------------------------------------------------------------------------- daily scoring
+
+
+@dataclass(frozen=True)
+class Book:
+    """Today's loans on book: the live ones (scored) and the defaulted ones (stage 3)."""
+
+    panel: LoanPanel
+    day: int
+    loans: np.ndarray  # panel indices of loans on book today with a balance
+    live: np.ndarray  # (len(loans),) bool: not in default
+    frame: pd.DataFrame  # features of the live loans
+
+
+def _book(conn: psycopg2.extensions.connection, as_of: dt.date, config: CreditPdConfig) -> tuple[Book, int]:
+    panel, n_rows = load_panel(conn, as_of - dt.timedelta(days=config.windows.lookback_days), as_of, [as_of])
+    day = panel.day(as_of)
+    feats = features(panel, config.windows)
+    on_book = panel.present[day] & (np.nan_to_num(panel.balance[day]) > 0)
+    loans = np.flatnonzero(on_book)
+    live = live_mask(panel)[day, loans]
+    frame = _design(feats, panel, np.full(int(live.sum()), day), loans[live])
+    return Book(panel, day, loans, live, frame), n_rows
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What was published for each loan on earlier days (warning.credit_loan_days)."""
+
+    stage: dict[str, int] = field(default_factory=dict)
+    origination_pd: dict[str, float] = field(default_factory=dict)
+    bucket: dict[str, str] = field(default_factory=dict)
+    pd_then: dict[str, float] = field(default_factory=dict)
+    last_day: dt.date | None = None
+    jump_day: dt.date | None = None
+
+
+_LOAN_DAY_SQL = """
+    select loan_id, stage, origination_pd, delinquency_bucket, pd from warning.credit_loan_days where as_of_date = %s
+"""
+
+
+def _latest_day(conn: psycopg2.extensions.connection, before_or_on: dt.date) -> dt.date | None:
+    with conn.cursor() as cur:
+        cur.execute("select max(as_of_date) from warning.credit_loan_days where as_of_date <= %s", (before_or_on,))
+        return cur.fetchone()[0]
+
+
+def _previous(conn: psycopg2.extensions.connection, as_of: dt.date, config: CreditPdConfig) -> Previous:
+    """The latest published day before ``as_of`` (stages, origination PDs, buckets) and the PDs of the latest
+    day at least ``pd_jump_days`` before it (no older than a further week)."""
+    last_day = _latest_day(conn, as_of - dt.timedelta(days=1))
+    then = as_of - dt.timedelta(days=config.pd_jump_days)
+    jump_day = _latest_day(conn, then)
+    if jump_day is not None and jump_day < then - dt.timedelta(days=7):
+        jump_day = None
+    if last_day is None:
+        return Previous()
+    recent = read_frame(conn, _LOAN_DAY_SQL, (last_day,))
+    earlier = read_frame(conn, _LOAN_DAY_SQL, (jump_day,)) if jump_day is not None else recent.iloc[:0]
+    ids = recent["loan_id"].tolist()
+    return Previous(
+        stage={i: int(v) for i, v in zip(ids, recent["stage"])},
+        origination_pd=_finite_map(ids, recent["origination_pd"]),
+        bucket=dict(zip(ids, recent["delinquency_bucket"])),
+        pd_then=_finite_map(earlier["loan_id"].tolist(), earlier["pd"]),
+        last_day=last_day,
+        jump_day=jump_day,
+    )
+
+
+def _finite_map(ids: list[str], values: pd.Series) -> dict[str, float]:
+    return {i: float(v) for i, v in zip(ids, values) if v is not None and np.isfinite(float(v))}
+
+
+# --------------------------------------------------------------------------------------------- explanations
+
+
+def _drivers(scorecard: Scorecard, row: pd.Series, excess: np.ndarray, config: CreditPdConfig) -> str:
+    """The features that push this loan's PD up most, each with its value, bin and log-odds vs the average."""
+    parts = []
+    for i in np.argsort(-excess)[: config.explain_top_features]:
+        if excess[i] <= 0:
+            break
+        name = scorecard.features[i]
+        bins = scorecard.bins[name]
+        index = int(bins.bin_index(np.array([row[name]]))[0])
+        label = bins.labels()[index] if index >= 0 else "missing"
+        value = row[name]
+        shown = fmt(float(value)) if isinstance(value, (int, float, np.floating)) else str(value)
+        parts.append(f"{feature_label(name, config.windows)} {shown} (bin {label}, {excess[i]:+.2f} log-odds)")
+    return "; ".join(parts) if parts else "no feature above the portfolio average"
+
+
+def _score_words(pd_value: float, points: float, config: CreditPdConfig) -> str:
+    return f"PD {pd_value:.2f} of default within {config.horizon_days} days (score {points:.0f} points)"
+
+
+# ------------------------------------------------------------------------------------------------- compute
+
+
+def _refit_reason(prior: Fit | None, as_of: dt.date, stab_shifted: list[str], config: CreditPdConfig) -> str | None:
+    if prior is None:
+        return "no scorecard yet"
+    age = (as_of - prior.fitted_as_of).days
+    if age >= config.max_model_age_days:
+        return f"scorecard fitted {age} days ago (refit every {config.max_model_age_days})"
+    if stab_shifted:
+        return f"population shifted (PSI > 0.25): {', '.join(stab_shifted)}"
+    return None
+
+
+def _backtest(
+    conn: psycopg2.extensions.connection, book: Book, as_of: dt.date, config: CreditPdConfig
+) -> SampleReport | None:
+    """The PDs published one horizon ago against the defaults since (every day of the window is in the panel)."""
+    then = as_of - dt.timedelta(days=config.horizon_days)
+    published = read_frame(
+        conn, "select loan_id, pd from warning.credit_loan_days where as_of_date = %s and pd is not null", (then,)
+    )
+    if published.empty:
+        return None
+    panel = book.panel
+    first = max(panel.day(then) + 1, 0)
+    defaulted_ids = set(panel.loan_ids[np.flatnonzero(panel.is_default[first : book.day + 1].any(axis=0))].tolist())
+    y = published["loan_id"].isin(defaulted_ids).to_numpy()
+    report = sample_report("backtest", y, published["pd"].to_numpy(dtype=np.float64), config.calibration_bands)
+    return report if report.discrimination.events else None
 
 
 def compute(
     conn: psycopg2.extensions.connection, as_of: dt.date, config: CreditPdConfig | None = None
 ) -> IndicatorResult:
-    """PD per live loan on ``as_of`` from a Logit trained on snapshots whose outcome is known by ``as_of``."""
+    """PD, points and IFRS 9 stage per loan on ``as_of`` from the scorecard in force (refitted when due)."""
     config = config or CreditPdConfig.from_env()
-    last_snapshot = as_of - dt.timedelta(days=config.horizon_days)
-    first_snapshot = last_snapshot - dt.timedelta(days=config.training_window_days)
-    lookback = max(config.payment_window_days, config.dpd_window_days) - 1
-    # training snapshots: as_of - horizon, then every step back; label = default in (s, s + horizon]
-    n_snapshots = config.training_window_days // config.snapshot_step_days + 1
-    snapshots = [last_snapshot - dt.timedelta(days=config.snapshot_step_days * k) for k in range(n_snapshots)]
-    panel, n_rows = _load_panel(conn, first_snapshot - dt.timedelta(days=lookback), as_of, [*snapshots, as_of])
-    features = _features(panel, config)
-    live = _live(panel)
-    snapshot_days = np.array([panel.day(d) for d in snapshots], dtype=np.int64)
-    defaults_cum = np.vstack([np.zeros((1, live.shape[1])), np.cumsum(panel.is_default, axis=0)])
-    day_idx, loan_idx = np.nonzero(live[snapshot_days]) if len(snapshot_days) else (np.array([], int),) * 2
-    day_idx = snapshot_days[day_idx]
-    horizon_end = day_idx + config.horizon_days
-    y = (defaults_cum[horizon_end + 1, loan_idx] - defaults_cum[day_idx + 1, loan_idx]) > 0
-    n_positive = int(y.sum())
-    if n_positive < config.min_positives:
-        raise InsufficientHistoryError(INDICATOR, config.min_positives, n_positive)
+    run_id = f"{INDICATOR}:{as_of.isoformat()}"
+    book, rows_read = _book(conn, as_of, config)
+    prior = _prior_fit(conn, as_of)
+    prior_stab = stability(prior.scorecard, book.frame, prior.score_bands) if prior and len(book.frame) else None
+    shifted = prior_stab.shifted(prior.scorecard.features) if prior and prior_stab else []
+    reason = _refit_reason(prior, as_of, shifted, config)
+    fit, refitted = prior, False
+    if reason is not None:
+        try:
+            fit = fit_pd_scorecard(conn, as_of, config)
+            refitted = True
+        except InsufficientHistoryError:
+            if prior is None:
+                raise
+            log.info("%s: refit on %s skipped (too few defaults); keeping the scorecard of %s", INDICATOR, as_of,
+                     prior.fitted_as_of)
+    assert fit is not None
+    scorecard = fit.scorecard
+    stab = stability(scorecard, book.frame, fit.score_bands)
 
-    products = sorted({str(p) for p in panel.product[np.unique(loan_idx)]})
-    train = _design(features, panel, day_idx, loan_idx, products)
-    fill = train.median().fillna(0.0)  # a feature missing on a row (no principal, no months on book)
-    train = train.fillna(fill)
-    fit = fit_logit(train, y, config)
-
-    # score every live loan on as_of
-    today = panel.day(as_of)
-    score_loans = np.flatnonzero(live[today])
-    score_frame = _design(features, panel, np.full(len(score_loans), today), score_loans, products)
-    score_frame = score_frame.fillna(fill)
-    terms = fit.linear_terms(score_frame)
-    score_matrix = score_frame.to_numpy(dtype=np.float64)
-    pds = expit(fit.coef[0] + terms.sum(axis=1))
+    panel = book.panel
+    loan_ids = panel.loan_ids[book.loans]
+    dpd = panel.dpd[book.day, book.loans]
+    buckets = bucket_of(dpd)
+    pds = np.full(len(book.loans), np.nan)
+    pds[book.live] = scorecard.predict(book.frame)
+    points = np.where(book.live, scorecard.points(np.nan_to_num(pds, nan=0.5)), np.nan)
+    previous = _previous(conn, as_of, config)
+    origination = np.array(
+        [previous.origination_pd.get(loan, p) for loan, p in zip(loan_ids.tolist(), pds.tolist())], dtype=np.float64
+    )
+    stages, stage_reasons = stage_loans(dpd, pds, origination, config.staging)
+    excess = scorecard.excess_log_odds(book.frame)
+    live_row = np.cumsum(book.live) - 1  # position of each live loan in book.frame
 
     values: list[IndicatorValue] = []
     alerts: list[Alert] = []
-    for k, loan in enumerate(score_loans):
-        loan_id, pd_value = str(panel.loan_ids[loan]), float(pds[k])
-        values.append(IndicatorValue(EntityType.LOAN, loan_id, pd_value, config.alert_medium_pd))
-        severity = severity_for(pd_value, config.alert_medium_pd, config.alert_high_pd)
-        if severity is not None:
-            threshold = config.alert_high_pd if severity is Severity.HIGH else config.alert_medium_pd
-            row = dict(zip(score_frame.columns, score_matrix[k]))
-            alerts.append(
-                Alert(
-                    EntityType.LOAN,
-                    loan_id,
-                    pd_value,
-                    threshold,
-                    severity,
-                    _explain(pd_value, threshold, row, terms[k], fit, config),
-                )
-            )
+    loan_rows: list[tuple[Any, ...]] = []
+    for k, loan in enumerate(loan_ids.tolist()):
+        p, stage = float(pds[k]), int(stages[k])
+        before = previous.stage.get(loan)
+        loan_rows.append(
+            (as_of, loan, panel.borrower_id[book.loans[k]], panel.segment[book.loans[k]], int(dpd[k]), buckets[k],
+             None if np.isnan(p) else p, None if np.isnan(points[k]) else float(points[k]),
+             None if np.isnan(origination[k]) else float(origination[k]), stage, stage_reasons[k], before, run_id)
+        )
+        why = ""
+        if book.live[k]:
+            values.append(IndicatorValue(EntityType.LOAN, loan, p, config.alert_medium_pd))
+            j = live_row[k]
+            why = _drivers(scorecard, book.frame.iloc[j], excess[j], config)
+            severity = severity_for(p, config.alert_medium_pd, config.alert_high_pd)
+            if severity is not None:
+                threshold = config.alert_high_pd if severity is Severity.HIGH else config.alert_medium_pd
+                alerts.append(Alert(
+                    EntityType.LOAN, loan, p, threshold, severity,
+                    f"{_score_words(p, points[k], config)} crossed {threshold:.2f}, driven by: {why}.",
+                ))
+            p_then = previous.pd_then.get(loan)
+            if p_then is not None and p >= config.pd_jump_min_pd and p >= config.pd_jump_ratio * p_then:
+                alerts.append(Alert(
+                    EntityType.LOAN, loan, p, config.pd_jump_ratio * p_then,
+                    Severity.HIGH if p >= config.alert_high_pd else Severity.MEDIUM,
+                    f"PD jumped to {p:.2f} from {p_then:.2f} on {previous.jump_day} (x{p / max(p_then, 1e-12):.1f}, "
+                    f"threshold x{config.pd_jump_ratio:g}), driven by: {why}.",
+                    kind=KIND_PD_JUMP,
+                ))
+        if before is not None and stage > before:
+            alerts.append(Alert(
+                EntityType.LOAN, loan, float(stage), float(before + 1), Severity.HIGH if stage == 3 else Severity.MEDIUM,
+                f"IFRS 9 stage {before} -> {stage} since {previous.last_day}: {stage_reasons[k]}"
+                + (f"; {_score_words(p, points[k], config)}" if book.live[k] else "") + ".",
+                kind=KIND_STAGE,
+            ))
+        bucket_before = previous.bucket.get(loan)
+        rank = bucket_rank(buckets[k])
+        if bucket_before is not None and rank > bucket_rank(bucket_before) and rank >= bucket_rank(config.roll_alert_bucket):
+            alerts.append(Alert(
+                EntityType.LOAN, loan, float(dpd[k]), float(30 * bucket_rank(config.roll_alert_bucket) - 30),
+                Severity.MEDIUM if rank <= bucket_rank(config.roll_alert_bucket) else Severity.HIGH,
+                f"Rolled from {bucket_before} to {buckets[k]} days past due ({int(dpd[k])} days) since "
+                f"{previous.last_day}" + (f"; {_score_words(p, points[k], config)}" if book.live[k] else "") + ".",
+                kind=KIND_ROLL,
+            ))
+    if prior is not None and prior_stab is not None and shifted:
+        alerts.append(Alert(
+            EntityType.MODEL, INDICATOR, prior_stab.score_psi, 0.25,
+            Severity.HIGH if "score" in shifted else Severity.MEDIUM,
+            "Population shifted against the scorecard fitted on "
+            f"{prior.fitted_as_of}: " + ", ".join(
+                f"{name} PSI {prior_stab.score_psi if name == 'score' else prior_stab.feature_psi[name]:.2f}"
+                for name in shifted
+            ) + (" (> 0.25); refitted today." if refitted else " (> 0.25); refit failed, the old scorecard stays."),
+            kind=KIND_DRIFT,
+        ))
 
-    snapshot_dates = sorted({panel.start + dt.timedelta(days=int(d)) for d in np.unique(day_idx)})
+    reports = list(fit.reports) if refitted else []
+    backtest = _backtest(conn, book, as_of, config)
+    if backtest is not None:
+        reports.append(backtest)
+    live_pd = pds[book.live]
+    today = {
+        "loans_scored": float(len(live_pd)),
+        "mean_pd": float(live_pd.mean()) if len(live_pd) else None,
+        "score_psi": stab.score_psi,
+        "max_feature_psi": max(stab.feature_psi.values(), default=None),
+        "model_age_days": float((as_of - fit.fitted_as_of).days),
+        "stage_2_loans": float((stages == 2).sum()),
+        "stage_3_loans": float((stages == 3).sum()),
+    }
     run = ModelRun(
         indicator=INDICATOR,
         domain=DOMAIN,
         as_of_date=as_of,
-        model_class=(
-            "statsmodels.discrete.discrete_model.Logit"
-            if fit.method is FitMethod.LOGIT_NEWTON
-            else "statsmodels.discrete.discrete_model.Logit likelihood + L2 penalty (Newton, step-halving)"
-        ),
-        training_start=snapshot_dates[0],
-        training_end=snapshot_dates[-1],
-        n_obs=len(y),
+        model_class=MODEL_CLASS,
+        training_start=fit.training_start,
+        training_end=fit.training_end,
+        n_obs=fit.n_obs,
         params={
-            "coefficients": dict(zip(["const", *fit.columns], fit.coef.tolist())),
-            "feature_mean": dict(zip(fit.columns, fit.mean.tolist())),
-            "feature_scale": dict(zip(fit.columns, fit.scale.tolist())),
-            "dropped_constant_features": fit.dropped,
-            "missing_value_fill": fill.to_dict(),
-            "product_baseline": products[0] if products else None,
+            **fit.as_params(),
+            "refitted": refitted,
+            "refit_reason": reason,
             "horizon_days": config.horizon_days,
-            "snapshot_step_days": config.snapshot_step_days,
-            "snapshots": len(snapshot_dates),
             "alert_medium_pd": config.alert_medium_pd,
             "alert_high_pd": config.alert_high_pd,
         },
         fit_stats={
-            **fit.fit_stats,
-            "loan_day_rows_read": n_rows,
-            "loans_scored": len(score_loans),
-            "mean_pd_scored": float(pds.mean()) if len(pds) else None,
+            **scorecard.fit_stats,
+            "information_values": scorecard.information_values(),
+            "loan_day_rows_read": rows_read + fit.rows_read if refitted else rows_read,
+            "loans_scored": int(len(live_pd)),
+            "mean_pd_scored": today["mean_pd"],
         },
-        data_hash=data_hash(train.assign(label=y)),
+        data_hash=fit.data_hash,
     )
-    return IndicatorResult(run, values, alerts)
+    tables = [
+        TableRows("warning.credit_loan_days", LOAN_DAY_COLUMNS, loan_rows),
+        TableRows("warning.model_validations", VALIDATION_COLUMNS, validation_rows(run_id, reports, today)),
+        TableRows("warning.calibration_bands", CALIBRATION_COLUMNS, calibration_rows(run_id, reports)),
+        TableRows("warning.scorecard_features", FEATURE_COLUMNS, feature_rows(run_id, scorecard, stab)),
+        TableRows("warning.scorecard_bins", BIN_COLUMNS, bin_rows(run_id, scorecard, stab)),
+    ]
+    return IndicatorResult(run, values, alerts, tables)
+
+
+LOAN_DAY_COLUMNS = (
+    "as_of_date", "loan_id", "borrower_id", "segment", "days_past_due", "delinquency_bucket", "pd", "score_points",
+    "origination_pd", "stage", "stage_reason", "previous_stage", "model_run_id",
+)

@@ -14,7 +14,9 @@ aggregated_to_loan_days as (
         due_date,
         cast(count(*) as integer) as instalments_count,
         sum(due_amount) as due_amount,
-        sum(paid_amount) as paid_amount
+        sum(paid_amount) as paid_amount,
+        -- An instalment paid short on its due date (0 paid, or only part of it) counts as missed.
+        cast(count(*) filter (where paid_amount < due_amount) as integer) as missed_instalments_count
 
     from repayments
 

@@ -1,0 +1,83 @@
+with
+
+loan_days as (
+
+    select * from {{ ref('fct_loan_days') }}
+
+),
+
+months as (
+
+    select * from {{ ref('int_performance_dates_aggregated_to_months') }}
+
+),
+
+segmented_loan_days as (
+
+    -- A loan whose borrower has not passed the gate yet has no segment: it counts as 'unknown' (and in 'all').
+    select
+        performance_date,
+        coalesce(segment, 'unknown') as segment,
+        delinquency_bucket,
+        is_default,
+        balance_amount
+
+    from loan_days
+
+),
+
+segment_days as (
+
+    -- Per segment, and for the whole book (segment 'all') in the same pass.
+    select
+        performance_date,
+        case when grouping(segment) = 1 then 'all' else segment end as segment,
+        cast(count(*) as integer) as loans_count,
+        sum(balance_amount) as balance_amount,
+        cast(count(*) filter (where is_default) as integer) as npl_loans_count,
+        coalesce(sum(balance_amount) filter (where is_default), 0) as npl_balance_amount,
+        coalesce(sum(balance_amount) filter (where delinquency_bucket = 'current'), 0) as current_balance_amount,
+        coalesce(sum(balance_amount) filter (where delinquency_bucket = '1-29'), 0) as dpd_1_29_balance_amount,
+        coalesce(sum(balance_amount) filter (where delinquency_bucket = '30-59'), 0) as dpd_30_59_balance_amount,
+        coalesce(sum(balance_amount) filter (where delinquency_bucket = '60-89'), 0) as dpd_60_89_balance_amount,
+        coalesce(sum(balance_amount) filter (where delinquency_bucket = '90+'), 0) as dpd_90_plus_balance_amount
+
+    from segmented_loan_days
+
+    group by grouping sets (
+        (performance_date, segment),
+        (performance_date)
+    )
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key(['segment_days.performance_date', 'segment_days.segment']) }} as npl_day_key,
+        segment_days.performance_date,
+        segment_days.segment,
+        segment_days.performance_date = months.month_end_date as is_month_end,
+        segment_days.loans_count,
+        segment_days.balance_amount,
+        segment_days.npl_loans_count,
+        segment_days.npl_balance_amount,
+        case
+            when segment_days.balance_amount > 0
+                then cast(segment_days.npl_balance_amount as double precision)
+                / cast(segment_days.balance_amount as double precision) * 100
+        end as npl_ratio_pct,
+        segment_days.current_balance_amount,
+        segment_days.dpd_1_29_balance_amount,
+        segment_days.dpd_30_59_balance_amount,
+        segment_days.dpd_60_89_balance_amount,
+        segment_days.dpd_90_plus_balance_amount
+
+    from segment_days
+
+    inner join months
+        on cast(date_trunc('month', segment_days.performance_date) as date) = months.month_start_date
+
+)
+
+select * from final

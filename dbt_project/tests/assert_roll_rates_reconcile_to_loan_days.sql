@@ -1,0 +1,176 @@
+-- The roll-rate matrix against the month-end rows of fct_loan_days, per segment and for the whole book:
+-- the loans (and balance) rolling out of a bucket are the loans in it at the previous month's last business
+-- date; the loans (and balance) rolling into a bucket other than closed are the loans in it at this month's
+-- last business date that were already on the book at the previous one.
+
+with
+
+loan_days as (
+
+    select
+        loan_id,
+        performance_date,
+        cast(date_trunc('month', performance_date) as date) as month_start_date,
+        coalesce(segment, 'unknown') as segment,
+        delinquency_bucket,
+        balance_amount
+
+    from {{ ref('fct_loan_days') }}
+
+),
+
+month_ends as (
+
+    select
+        month_start_date,
+        max(performance_date) as month_end_date
+
+    from loan_days
+
+    group by month_start_date
+
+),
+
+month_end_loans as (
+
+    select loan_days.*
+
+    from loan_days
+
+    inner join month_ends
+        on loan_days.performance_date = month_ends.month_end_date
+
+),
+
+roll_months as (
+
+    select
+        this_month.month_start_date as roll_month_start_date,
+        previous_month.month_start_date as from_month_start_date
+
+    from month_ends as this_month
+
+    inner join month_ends as previous_month
+        on previous_month.month_start_date = cast(this_month.month_start_date - interval '1 month' as date)
+
+),
+
+book_from as (
+
+    select
+        roll_months.roll_month_start_date,
+        month_end_loans.segment,
+        month_end_loans.delinquency_bucket as bucket,
+        month_end_loans.balance_amount
+
+    from roll_months
+
+    inner join month_end_loans
+        on roll_months.from_month_start_date = month_end_loans.month_start_date
+
+),
+
+book_to as (
+
+    select
+        roll_months.roll_month_start_date,
+        this_month.segment,
+        this_month.delinquency_bucket as bucket,
+        this_month.balance_amount
+
+    from roll_months
+
+    inner join month_end_loans as this_month
+        on roll_months.roll_month_start_date = this_month.month_start_date
+
+    inner join month_end_loans as previous_month
+        on
+            this_month.loan_id = previous_month.loan_id
+            and roll_months.from_month_start_date = previous_month.month_start_date
+
+),
+
+book_sides as (
+
+    select
+        'from' as side,
+        roll_month_start_date,
+        case when grouping(segment) = 1 then 'all' else segment end as segment,
+        bucket,
+        count(*) as loans_count,
+        sum(balance_amount) as balance_amount
+
+    from book_from
+
+    group by grouping sets ((roll_month_start_date, segment, bucket), (roll_month_start_date, bucket))
+
+    union all
+
+    select
+        'to' as side,
+        roll_month_start_date,
+        case when grouping(segment) = 1 then 'all' else segment end as segment,
+        bucket,
+        count(*) as loans_count,
+        sum(balance_amount) as balance_amount
+
+    from book_to
+
+    group by grouping sets ((roll_month_start_date, segment, bucket), (roll_month_start_date, bucket))
+
+),
+
+matrix_sides as (
+
+    select
+        'from' as side,
+        roll_month_start_date,
+        segment,
+        from_bucket as bucket,
+        sum(loans_count) as loans_count,
+        sum(from_balance_amount) as balance_amount
+
+    from {{ ref('fct_credit_roll_rates') }}
+
+    group by roll_month_start_date, segment, from_bucket
+
+    union all
+
+    select
+        'to' as side,
+        roll_month_start_date,
+        segment,
+        to_bucket as bucket,
+        sum(loans_count) as loans_count,
+        sum(to_balance_amount) as balance_amount
+
+    from {{ ref('fct_credit_roll_rates') }}
+
+    where to_bucket <> 'closed'
+
+    group by roll_month_start_date, segment, to_bucket
+
+    having sum(loans_count) > 0
+
+)
+
+select
+    side,
+    roll_month_start_date,
+    segment,
+    bucket,
+    book_sides.loans_count as book_loans_count,
+    matrix_sides.loans_count as matrix_loans_count,
+    book_sides.balance_amount as book_balance_amount,
+    matrix_sides.balance_amount as matrix_balance_amount
+
+from book_sides
+
+full outer join matrix_sides
+    using (side, roll_month_start_date, segment, bucket)
+
+where
+    book_sides.loans_count is null
+    or matrix_sides.loans_count is null
+    or book_sides.loans_count <> matrix_sides.loans_count
+    or abs(book_sides.balance_amount - matrix_sides.balance_amount) > {{ var('amount_tolerance') }}
