@@ -36,6 +36,15 @@ create table marts.fct_user_days (
     select_count bigint, export_count bigint, failed_login_count bigint, off_hours_events_count bigint,
     sensitive_object_events_count bigint, distinct_objects_count bigint, distinct_ips_count bigint,
     new_ip_count bigint);
+create table marts.fct_npl_ratio_days (
+    npl_day_key text primary key, performance_date date, segment text, is_month_end boolean, loans_count integer,
+    balance_amount numeric, npl_loans_count integer, npl_balance_amount numeric, npl_ratio_pct double precision,
+    current_balance_amount numeric, dpd_1_29_balance_amount numeric, dpd_30_59_balance_amount numeric,
+    dpd_60_89_balance_amount numeric, dpd_90_plus_balance_amount numeric);
+create table marts.fct_credit_roll_rates (
+    roll_key text primary key, roll_month_start_date date, segment text, from_bucket text, to_bucket text,
+    loans_count integer, from_balance_amount numeric, to_balance_amount numeric, roll_rate_pct double precision,
+    balance_roll_rate_pct double precision);
 """
 
 

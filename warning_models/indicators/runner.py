@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from warning_models.errors import InsufficientHistoryError
-from warning_models.indicators import access_baseline, credit_pd, macro_credit_gap, market_regime
+from warning_models.indicators import access_baseline, credit_pd, credit_portfolio, macro_credit_gap, market_regime
 from warning_models.indicators.base import Compute, Domain
 from warning_models.publish import publish
 from warning_models.warehouse import connect
@@ -30,6 +30,7 @@ class IndicatorSpec(NamedTuple):
 
 INDICATORS: dict[str, IndicatorSpec] = {
     credit_pd.INDICATOR: IndicatorSpec(credit_pd.DOMAIN, credit_pd.compute),
+    credit_portfolio.INDICATOR: IndicatorSpec(credit_portfolio.DOMAIN, credit_portfolio.compute),
     market_regime.INDICATOR: IndicatorSpec(market_regime.DOMAIN, market_regime.compute),
     macro_credit_gap.INDICATOR: IndicatorSpec(macro_credit_gap.DOMAIN, macro_credit_gap.compute),
     access_baseline.INDICATOR: IndicatorSpec(access_baseline.DOMAIN, access_baseline.compute),
