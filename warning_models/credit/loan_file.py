@@ -63,12 +63,6 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class LoanFileRule(StrEnum):
-    """Contract rules of a loan file that ``errors.Rule`` does not have (yet): reported through LandingError."""
-
-    UNIQUE_KEY = "unique_key"
-
-
 @dataclass(frozen=True)
 class LoanFileConfig:
     """How a loan file is split, fitted and validated; ``EWS_LOAN_FILE_<FIELD>`` overrides the scalar fields."""
@@ -84,8 +78,8 @@ class LoanFileConfig:
     def __post_init__(self) -> None:
         if not 0.05 <= self.holdout_share <= 0.5:
             raise ConfigError(f"holdout_share must be within 0.05 .. 0.5, got {self.holdout_share}")
-        if self.repeated_splits < 0:
-            raise ConfigError(f"repeated_splits must be >= 0, got {self.repeated_splits}")
+        if self.repeated_splits < 0 or self.seed < 0:
+            raise ConfigError(f"repeated_splits and seed must be >= 0, got {self.repeated_splits} and {self.seed}")
         if self.calibration_bands < 3:
             raise ConfigError(f"calibration_bands must be >= 3, got {self.calibration_bands}")
         if self.min_defaults < 1 or self.max_categories < 2:
@@ -109,6 +103,7 @@ class LoanFile:
     numeric: list[str]
     categorical: list[str]
     ignored: dict[str, str]  # column -> why it is not a candidate feature
+    notes: dict[str, str] = field(default_factory=dict)  # column -> a typing surprise worth reading
 
     @property
     def name(self) -> str:
@@ -127,8 +122,8 @@ def read_loan_file(path: Path, config: LoanFileConfig = LoanFileConfig()) -> Loa
     """Check ``path`` against the loan-file contract and type its columns; LandingError on the first broken rule."""
     path = Path(path)
 
-    def fail(line: int | None, rule: Rule | LoanFileRule, detail: str) -> LandingError:
-        return LandingError(path, line, rule, detail, source=SOURCE)  # type: ignore[arg-type]  # see LoanFileRule
+    def fail(line: int | None, rule: Rule, detail: str) -> LandingError:
+        return LandingError(path, line, rule, detail, source=SOURCE)
 
     if not path.is_file():
         raise fail(None, Rule.FILE_MISSING, "no such file")
@@ -163,7 +158,7 @@ def read_loan_file(path: Path, config: LoanFileConfig = LoanFileConfig()) -> Loa
             if loan_id == "":
                 raise fail(line, Rule.NOT_NULL, f"column {LOAN_ID} is empty")
             if loan_id in seen:
-                raise fail(line, LoanFileRule.UNIQUE_KEY, f"{LOAN_ID} {loan_id!r} is also on line {seen[loan_id]}")
+                raise fail(line, Rule.KEY_UNIQUE, f"{LOAN_ID} {loan_id!r} is also on line {seen[loan_id]}")
             seen[loan_id] = line
             flag = row[flag_i]
             if flag == "":
@@ -179,7 +174,9 @@ def read_loan_file(path: Path, config: LoanFileConfig = LoanFileConfig()) -> Loa
     if not rows:
         raise fail(1, Rule.EMPTY_FILE, "a header but no loans")
     columns = list(zip(*rows))
-    features, numeric, categorical, ignored = _type_features(header, columns, config.max_categories)
+    features, numeric, categorical, ignored, notes = _type_features(header, columns, lines, config.max_categories)
+    if not numeric and not categorical:
+        raise fail(1, Rule.HEADER, "no usable feature column: " + "; ".join(f"{k} {v}" for k, v in ignored.items()))
     dates = None
     if date_i is not None:
         dates = np.array(columns[date_i], dtype="datetime64[D]")
@@ -194,6 +191,7 @@ def read_loan_file(path: Path, config: LoanFileConfig = LoanFileConfig()) -> Loa
         numeric=numeric,
         categorical=categorical,
         ignored=ignored,
+        notes=notes,
     )
 
 
@@ -222,28 +220,36 @@ def _check_date(value: str, line: int, fail: Any) -> None:
 
 
 def _type_features(
-    header: list[str], columns: list[tuple[str, ...]], max_categories: int
-) -> tuple[pd.DataFrame, list[str], list[str], dict[str, str]]:
+    header: list[str], columns: list[tuple[str, ...]], lines: list[int], max_categories: int
+) -> tuple[pd.DataFrame, list[str], list[str], dict[str, str], dict[str, str]]:
     """Numeric when every non-empty value is a number, else categorical; empty is missing."""
     data: dict[str, Any] = {}
     numeric: list[str] = []
     categorical: list[str] = []
     ignored: dict[str, str] = {}
+    notes: dict[str, str] = {}
     for name, values in zip(header, columns):
         if name in (*REQUIRED, OBSERVATION_DATE):
             continue
         present = [v for v in values if v != ""]
+        is_number = [bool(_NUMBER.match(v)) for v in values]
         if not present:
             ignored[name] = "every value is empty"
-        elif all(_NUMBER.match(v) for v in present):
+            continue
+        if all(n or v == "" for n, v in zip(is_number, values)):
             data[name] = np.array([float(v) if v != "" else np.nan for v in values], dtype=np.float64)
             numeric.append(name)
-        elif len(set(present)) > max_categories:
+            continue
+        if sum(is_number) >= 0.9 * len(present):  # a numeric column spoilt by a placeholder such as NA
+            k = next(i for i, (n, v) in enumerate(zip(is_number, values)) if not n and v != "")
+            notes[name] = (f"read as text: {values[k]!r} on line {lines[k]} is not a number "
+                           "(leave a missing value empty)")
+        if len(set(present)) > max_categories:
             ignored[name] = f"text with {len(set(present))} distinct values (more than {max_categories}): bin it first"
         else:
             data[name] = np.array([v if v != "" else MISSING_CATEGORY for v in values], dtype=object)
             categorical.append(name)
-    return pd.DataFrame(data), numeric, categorical, ignored
+    return pd.DataFrame(data), numeric, categorical, ignored, notes
 
 
 # ------------------------------------------------------------------------------------------------ splitting
@@ -408,6 +414,7 @@ class FileFit:
                 "numeric": loans.numeric,
                 "categorical": loans.categorical,
                 "ignored_columns": loans.ignored,
+                "column_notes": loans.notes,
                 "scorecard": self.scorecard.as_dict(),
                 "score_bands": self.score_bands,
                 "fit_reports": [report_as_dict(r) for r in self.reports],
@@ -440,7 +447,8 @@ class FileFit:
         return IndicatorResult(run, tables=[
             TableRows("warning.model_validations", VALIDATION_COLUMNS, validations),
             TableRows("warning.calibration_bands", CALIBRATION_COLUMNS, calibration_rows(run_id, self.reports)),
-            TableRows("warning.scorecard_features", FEATURE_COLUMNS, feature_rows(run_id, self.scorecard, self.stability)),
+            TableRows("warning.scorecard_features", FEATURE_COLUMNS,
+                      feature_rows(run_id, self.scorecard, self.stability)),
             TableRows("warning.scorecard_bins", BIN_COLUMNS, bin_rows(run_id, self.scorecard, self.stability)),
         ])
 
@@ -528,6 +536,7 @@ def describe(fit: FileFit) -> str:
         f"{loans.name}: {loans.n:,} loans, {loans.defaults:,} defaults ({loans.defaults / loans.n:.1%}); "
         f"{len(loans.numeric) + len(loans.categorical)} candidate features "
         f"({len(loans.numeric)} numeric, {len(loans.categorical)} categorical)",
+        *[f"  note: {name} {why}" for name, why in loans.notes.items()],
         *[f"  left out: {name} ({why})" for name, why in loans.ignored.items()],
         f"split: {split.note}",
         "",
@@ -537,8 +546,8 @@ def describe(fit: FileFit) -> str:
             ["sample", "loans", "defaults", "auc", "gini", "ks", "brier", "hl_statistic", "hl_pvalue"],
             [
                 (r.sample, f"{r.discrimination.n:,}", f"{r.discrimination.events:,}", _f(r.metrics["auc"]),
-                 _f(r.metrics["gini"]), _f(r.metrics["ks"]), _f(r.metrics["brier"], 4), _f(r.metrics["hl_statistic"], 1),
-                 _f(r.metrics["hl_pvalue"]))
+                 _f(r.metrics["gini"]), _f(r.metrics["ks"]), _f(r.metrics["brier"], 4),
+                 _f(r.metrics["hl_statistic"], 1), _f(r.metrics["hl_pvalue"]))
                 for r in fit.reports
             ],
         ),
@@ -550,6 +559,8 @@ def describe(fit: FileFit) -> str:
             f"Holdout AUC over {len(r.aucs)} seeded stratified random {1 - r.share:.0%}/{r.share:.0%} splits: "
             f"mean {_f(r.mean)}, sd {_f(r.sd)} (min {_f(min(r.aucs))}, max {_f(max(r.aucs))})",
         ]
+        if split.kind is SplitKind.OUT_OF_TIME:
+            lines.append(f"  (random splits ignore {OBSERVATION_DATE}: they measure sampling noise, not drift)")
     lines += [
         "",
         "Calibration on the holdout: observed against predicted default rate by PD band",
