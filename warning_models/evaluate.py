@@ -31,7 +31,6 @@ from warning_models.errors import TruthFileError
 DOMAINS = ("credit", "market", "macro", "access")
 LOOKBACK_DAYS = 30
 CREDIT_MIN_LEAD_DAYS = 30
-CREDIT_HORIZON_DAYS = 60
 
 # Entity-days the domain's alerts could have fired on: the denominator of the false-alarm rate.
 ENTITY_DAYS_SQL = {
@@ -157,7 +156,9 @@ def evaluate_credit(
 ) -> DomainEvaluation:
     """Defaulters caught at least ``CREDIT_MIN_LEAD_DAYS`` ahead, false alarms per 1,000 loan-months, AUC."""
     from warning_models.credit.validation import auc
+    from warning_models.indicators.credit_pd import CreditPdConfig
 
+    horizon_days = CreditPdConfig.from_env().horizon_days  # the horizon the PDs were published for
     start, end = span
     with conn.cursor() as cur:
         cur.execute(
@@ -170,7 +171,7 @@ def evaluate_credit(
         live_from = cur.fetchone()[0]
         cur.execute(_LOAN_MONTHS_SQL, span)
         loan_months = int(cur.fetchone()[0] or 0)
-        cur.execute(_PD_BACKTEST_SQL, {"horizon": CREDIT_HORIZON_DAYS, "start": start, "end": end})
+        cur.execute(_PD_BACKTEST_SQL, {"horizon": horizon_days, "start": start, "end": end})
         scored = cur.fetchall()
     by_loan: dict[str, list[dt.date]] = defaultdict(list)
     for loan, day in alerts:

@@ -98,7 +98,7 @@ def stability(scorecard: Scorecard, frame: pd.DataFrame, score_bands: dict[str, 
     for name, bins in scorecard.bins.items():
         n_bins = len(bins.counts)
         actual = band_counts(bins.bin_index(frame[name].to_numpy()), n_bins)
-        expected = np.r_[np.asarray(bins.counts, dtype=np.float64), getattr(bins, "missing_count", 0)]
+        expected = np.r_[np.asarray(bins.counts, dtype=np.float64), bins.missing_count]
         feature_psi[name] = psi(expected, actual)
         today_counts[name] = actual
     points = scorecard.points(scorecard.predict(frame))
@@ -132,10 +132,9 @@ def bin_rows(run_id: str, scorecard: Scorecard, stab: Stability) -> list[tuple[A
         for i, (label, n, e, w) in enumerate(zip(bins.labels(), bins.counts, bins.events, bins.woe)):
             points = scorecard.points_of_woe(name, w) if in_model else None
             rows.append((run_id, name, i, label, n, e, w, points, int(today[i])))
-        missing_count = getattr(bins, "missing_count", 0)
-        if missing_count or today[-1]:
-            w = getattr(bins, "missing_woe", 0.0)
+        if bins.missing_count or today[-1]:
+            w = bins.missing_woe
             points = scorecard.points_of_woe(name, w) if in_model else None
-            rows.append((run_id, name, -1, "missing", missing_count, getattr(bins, "missing_events", 0), w, points,
+            rows.append((run_id, name, -1, "missing", bins.missing_count, bins.missing_events, w, points,
                          int(today[-1])))
     return rows

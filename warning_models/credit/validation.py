@@ -128,12 +128,6 @@ def band_counts(index: np.ndarray, n_bands: int) -> np.ndarray:
     return np.r_[np.bincount(index[index >= 0], minlength=n_bands)[:n_bands], (index < 0).sum()]
 
 
-def score_band_edges(score: np.ndarray, bands: int = 10) -> np.ndarray:
-    """Inner cut points of ``bands`` equal-count bands of the training score (the PSI reference)."""
-    edges = np.unique(np.quantile(np.asarray(score, dtype=np.float64), np.linspace(0, 1, bands + 1)[1:-1]))
-    return edges
-
-
 @dataclass(frozen=True)
 class Discrimination:
     """The headline validation figures of one sample."""

@@ -47,8 +47,7 @@ class FeatureBins:
         counts = np.array([*self.counts, self.missing_count], dtype=np.float64)
         events = np.array([*self.events, self.missing_events], dtype=np.float64)
         used = counts > 0
-        share_bad, share_good = _shares(counts[used], events[used])
-        return float(np.sum((share_good - share_bad) * np.log(share_good / share_bad)))
+        return _iv(counts[used], events[used])
 
     def bin_index(self, x: np.ndarray) -> np.ndarray:
         """The bin of each value (-1 for missing)."""
@@ -200,6 +199,10 @@ class CategoryBins:
     woe: tuple[float, ...]
     counts: tuple[int, ...]
     events: tuple[int, ...]
+    # a category unseen in training is the "missing" band of drift monitoring; there is none in training
+    missing_woe: float = 0.0
+    missing_count: int = 0
+    missing_events: int = 0
 
     @property
     def information_value(self) -> float:

@@ -441,7 +441,7 @@ def compute(
                      prior.fitted_as_of)
     assert fit is not None
     scorecard = fit.scorecard
-    stab = stability(scorecard, book.frame, fit.score_bands)
+    stab = prior_stab if not refitted and prior_stab is not None else stability(scorecard, book.frame, fit.score_bands)
 
     panel = book.panel
     loan_ids = panel.loan_ids[book.loans]

@@ -17,6 +17,7 @@ spike raises a segment-level alert.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import logging
 import warnings
@@ -98,11 +99,10 @@ def _month_start(d: dt.date) -> dt.date:
 
 
 def _add_months(d: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later, or that month's last day when it is shorter (31 Jan + 1 = 28/29 Feb)."""
     y, m = divmod(d.month - 1 + months, 12)
-    first = dt.date(d.year + y, m + 1, 1)
-    nxt = dt.date(first.year + (first.month // 12), first.month % 12 + 1, 1)
-    return min(d.replace(year=first.year, month=first.month, day=1) + dt.timedelta(days=d.day - 1),
-               nxt - dt.timedelta(days=1))
+    year, month = d.year + y, m + 1
+    return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
 
 
 def transition_matrix(rolls: pd.DataFrame) -> np.ndarray:
