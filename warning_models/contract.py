@@ -150,6 +150,33 @@ SOURCES: dict[str, Source] = {
             may_be_empty=False,
         ),
         Source(
+            "market_price_history",
+            "Closing-price history of instruments, delivered when the bank onboards them (no file is normal).",
+            (
+                Column("instrument_id", T.TEXT, "Instrument identifier (ticker, ISIN or internal id)."),
+                Column("price_date", T.DATE, "A past trading day; < business date."),
+                Column("close_price", T.NUMERIC, "Closing price, > 0."),
+            ),
+            key=("instrument_id", "price_date"),
+            date_column="price_date",
+            cadence=Cadence.ON_PUBLICATION,
+            may_be_empty=False,
+        ),
+        Source(
+            "portfolio_positions",
+            "End-of-day holdings of the bank's trading portfolios on a trading day.",
+            (
+                Column("portfolio_id", T.TEXT, "Portfolio (trading book or desk) identifier."),
+                Column("instrument_id", T.TEXT, "Instrument held, as in market_prices."),
+                Column("position_date", T.DATE, "The trading day."),
+                Column("quantity", T.NUMERIC, "Units held at the close; negative for a short position."),
+            ),
+            key=("portfolio_id", "instrument_id", "position_date"),
+            date_column="position_date",
+            cadence=Cadence.TRADING_DAYS,
+            may_be_empty=True,
+        ),
+        Source(
             "macro_series",
             "Quarterly macro-financial series published on the business date (the first batch carries history).",
             (
@@ -159,6 +186,19 @@ SOURCES: dict[str, Source] = {
             ),
             key=("series_id", "period_end_date"),
             date_column="period_end_date",
+            cadence=Cadence.ON_PUBLICATION,
+            may_be_empty=False,
+        ),
+        Source(
+            "macro_crises",
+            "Systemic banking crises per economy, as dated by the authority (the first batch carries history).",
+            (
+                Column("economy_code", T.TEXT, "Two-letter economy code, as in macro_series."),
+                Column("crisis_start_date", T.DATE, "First day of the crisis' first quarter; <= business date."),
+                Column("crisis_end_date", T.DATE, "Last day of its last quarter; empty while it lasts.", nullable=True),
+            ),
+            key=("economy_code", "crisis_start_date"),
+            date_column="crisis_start_date",
             cadence=Cadence.ON_PUBLICATION,
             may_be_empty=False,
         ),
@@ -188,11 +228,22 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
     "loans": ("borrowers",),
     "repayments": ("loans",),
     "loan_performance": ("loans", "repayments"),
+    "market_prices": ("market_price_history",),
+    "portfolio_positions": ("market_prices",),
 }
 
 # Sources in load order: upstream before downstream.
 SOURCE_ORDER: tuple[str, ...] = (
-    "borrowers", "loans", "repayments", "loan_performance", "market_prices", "macro_series", "access_events"
+    "borrowers",
+    "loans",
+    "repayments",
+    "loan_performance",
+    "market_price_history",
+    "market_prices",
+    "portfolio_positions",
+    "macro_series",
+    "macro_crises",
+    "access_events",
 )
 
 
