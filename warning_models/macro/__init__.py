@@ -1,0 +1,1 @@
+"""Systemic / macro risk early warning: a pure pandas / numpy / statsmodels library (no database)."""

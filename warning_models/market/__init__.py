@@ -1,0 +1,1 @@
+"""Market risk: EWMA volatility, one-day VaR and expected shortfall, and VaR backtests."""
