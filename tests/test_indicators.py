@@ -187,8 +187,9 @@ def test_one_sided_gap_is_the_last_point_of_hpfilter_on_data_up_to_t() -> None:
     assert np.all(np.isnan(gaps[:11])) and np.all(np.isfinite(gaps[11:]))
     for t in (11, 40, 80, len(ratio) - 1):
         cycle, trend = hpfilter(ratio[: t + 1], lamb=400_000)
-        assert gaps[t] == pytest.approx(ratio[t] - trend[-1], abs=1e-9)
-        assert gaps[t] == pytest.approx(cycle[-1], abs=1e-9)
+        # float64 solves of this ill-conditioned system agree to ~1e-8 (see tests/test_macro_hp_filter.py)
+        assert gaps[t] == pytest.approx(ratio[t] - trend[-1], abs=1e-7)
+        assert gaps[t] == pytest.approx(cycle[-1], abs=1e-7)
     # the two-sided filter on the whole sample sees the future: it differs in the past
     two_sided_cycle, _ = hpfilter(ratio, lamb=400_000)
     assert abs(two_sided_cycle[40] - gaps[40]) > 1e-3
@@ -212,7 +213,7 @@ def test_macro_credit_gap_flags_the_boom(conn: psycopg2.extensions.connection) -
     data = credit_to_gdp_quarters()
     known = data[(data.economy_code == spec.boom[0]) & (data.published_date <= AS_OF)]
     _, trend = hpfilter(known["credit_to_gdp_pct"].to_numpy(), lamb=400_000)
-    assert values[spec.boom[0]] == pytest.approx(known["credit_to_gdp_pct"].iloc[-1] - trend[-1], abs=1e-9)
+    assert values[spec.boom[0]] == pytest.approx(known["credit_to_gdp_pct"].iloc[-1] - trend[-1], abs=1e-7)
     assert result.run.training_end == known["period_end_date"].iloc[-1]
 
 

@@ -117,10 +117,16 @@ def publish(conn: psycopg2.extensions.connection, result: IndicatorResult) -> Pu
         for rows in result.tables:
             if rows.rows:
                 schema, table = rows.table.split(".")
-                statement = sql.SQL("insert into {} ({}) values %s").format(
-                    sql.Identifier(schema, table), sql.SQL(", ").join(map(sql.Identifier, rows.columns))
+                # rows that do not name their run get this one's
+                columns, prefix = (
+                    (rows.columns, ()) if "model_run_id" in rows.columns else (("model_run_id", *rows.columns), (run_id,))
                 )
-                execute_values(cur, statement.as_string(cur), [jsonable_row(r) for r in rows.rows], page_size=1000)
+                statement = sql.SQL("insert into {} ({}) values %s").format(
+                    sql.Identifier(schema, table), sql.SQL(", ").join(map(sql.Identifier, columns))
+                )
+                execute_values(
+                    cur, statement.as_string(cur), [jsonable_row((*prefix, *r)) for r in rows.rows], page_size=1000
+                )
                 table_rows += len(rows.rows)
     return PublishCounts(1, len(value_rows), len(alert_rows), table_rows)
 

@@ -99,7 +99,8 @@ class Alert:
 @dataclass(frozen=True)
 class TableRows:
     """Rows for one of the model's own warning tables (``schema.table``), which must reference the model run
-    (``on delete cascade``): republishing the run replaces them."""
+    (``on delete cascade``): republishing the run replaces them. Rows without a ``model_run_id`` column get
+    the run's."""
 
     table: str
     columns: tuple[str, ...]

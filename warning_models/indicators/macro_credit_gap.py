@@ -1,8 +1,9 @@
 """Macro: the Basel III credit-to-GDP gap, one-sided (real time), per economy.
 
 For each quarter t known on ``as_of`` (``published_date <= as_of``), gap_t = ratio_t - trend_t, where trend_t
-is the last point of the two-sided ``hpfilter(ratio[:t + 1], lamb=400000)``: the trend a supervisor could
-have computed with the data of that quarter, never revised by later figures. The value is the latest known
+is the last point of the two-sided HP trend of ratio[:t + 1] with lambda 400,000 (``macro.hp_filter``, equal
+to statsmodels' ``hpfilter``): the trend a supervisor could have computed with the data of that quarter, never
+revised by later figures. Every known quarter's real-time gap is stored in ``warning.credit_gap_quarters``. The value is the latest known
 quarter's gap; the explanation carries the Basel buffer guide (0 % at a gap <= 2 pp, linearly up to 2.5 % of
 risk-weighted assets at >= 10 pp).
 """
@@ -10,12 +11,10 @@ risk-weighted assets at >= 10 pp).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import psycopg2.extensions
-from statsmodels.tsa.filters.hp_filter import hpfilter
 
 from warning_models.errors import InsufficientHistoryError
 from warning_models.indicators.base import (
@@ -26,11 +25,15 @@ from warning_models.indicators.base import (
     IndicatorValue,
     ModelRun,
     Severity,
+    TableRows,
     config_from_env,
     data_hash,
     read_frame,
     severity_for,
 )
+from warning_models.macro.hp_filter import one_sided_gap
+
+__all__ = ["INDICATOR", "MacroCreditGapConfig", "buffer_guide_pct", "compute", "one_sided_gap"]
 
 INDICATOR = "macro_credit_gap"
 DOMAIN = Domain.MACRO
@@ -62,31 +65,6 @@ _QUARTERS_SQL = """
 """
 
 
-def one_sided_hp_trend(
-    ratio: Sequence[float] | np.ndarray, lamb: float, min_obs: int, tail: int | None = None
-) -> np.ndarray:
-    """Real-time HP trend: element t is the last point of ``hpfilter(ratio[:t + 1], lamb)``.
-
-    NaN for the first ``min_obs - 1`` elements, and, when ``tail`` is given, for all but the last ``tail``
-    (each point costs one filter run, so the daily indicator computes only what it reports).
-    """
-    series = np.asarray(ratio, dtype=np.float64)
-    trend = np.full(len(series), np.nan)
-    first = min_obs - 1 if tail is None else max(min_obs - 1, len(series) - tail)
-    for t in range(first, len(series)):
-        _, window_trend = hpfilter(series[: t + 1], lamb=lamb)
-        trend[t] = float(np.asarray(window_trend)[-1])
-    return trend
-
-
-def one_sided_gap(
-    ratio: Sequence[float] | np.ndarray, lamb: float = 400_000.0, min_obs: int = 12, tail: int | None = None
-) -> np.ndarray:
-    """The one-sided credit-to-GDP gap (pp) per quarter; NaN where the trend is (see ``one_sided_hp_trend``)."""
-    series = np.asarray(ratio, dtype=np.float64)
-    return series - one_sided_hp_trend(series, lamb, min_obs, tail)
-
-
 def buffer_guide_pct(gap_pp: float, config: MacroCreditGapConfig) -> float:
     """Basel countercyclical buffer guide: 0 at gap <= low, linear to the maximum at gap >= high."""
     low, high = config.buffer_gap_low_pp, config.buffer_gap_high_pp
@@ -111,13 +89,18 @@ def compute(
     latest_gaps: dict[str, float] = {}
     latest_quarters: dict[str, str] = {}
     skipped: dict[str, int] = {}
+    gap_rows: list[tuple[object, ...]] = []
     for economy, quarters in frame.groupby("economy_code", sort=True):
         code = str(economy)
         if len(quarters) < config.min_quarters:
             skipped[code] = len(quarters)
             continue
         ratio = quarters["credit_to_gdp_pct"].to_numpy()
-        gaps = one_sided_gap(ratio, config.hp_lambda, config.min_quarters, tail=config.change_lag_quarters + 1)
+        gaps = one_sided_gap(ratio, config.hp_lambda, config.min_quarters)
+        for q, p, r, g in zip(quarters["period_end_date"], quarters["published_date"], ratio, gaps, strict=True):
+            finite = bool(np.isfinite(g))
+            gap_rows.append((code, q, p, float(r), float(r - g) if finite else None, float(g) if finite else None,
+                             buffer_guide_pct(float(g), config) if finite else None))
         gap = float(gaps[-1])
         quarter: dt.date = quarters["period_end_date"].iloc[-1]
         published: dt.date = quarters["published_date"].iloc[-1]
@@ -150,7 +133,7 @@ def compute(
         indicator=INDICATOR,
         domain=DOMAIN,
         as_of_date=as_of,
-        model_class="statsmodels.tsa.filters.hp_filter.hpfilter",
+        model_class="warning_models.macro.hp_filter.one_sided_hp_trend",
         training_start=used["period_end_date"].min(),
         training_end=used["period_end_date"].max(),
         n_obs=len(used),
@@ -171,4 +154,10 @@ def compute(
         },
         data_hash=data_hash(used.reset_index(drop=True)),
     )
-    return IndicatorResult(run, values, alerts)
+    table = TableRows(
+        "warning.credit_gap_quarters",
+        ("economy_code", "period_end_date", "published_date", "credit_to_gdp_pct", "trend_pct", "gap_pp",
+         "buffer_guide_pct"),
+        gap_rows,
+    )
+    return IndicatorResult(run, values, alerts, [table])

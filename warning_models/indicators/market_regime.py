@@ -1,10 +1,13 @@
 """Market: the probability that the index is in its high-variance regime, by a Markov-switching model.
 
 ``MarkovRegression(k_regimes=2, trend="c", switching_variance=True)`` on the index's daily log returns (in
-percent) up to ``as_of``. The value is the *filtered* probability (it uses returns up to that day only, unlike
-the smoothed one) of the regime with the larger variance on the last trading day <= ``as_of``. The fit is
-tried from a few starting points and the best converged likelihood wins, so one bad optimisation does not
-stop the daily run.
+percent) up to ``as_of``. The model is refitted on a schedule (every ``refit_every_trading_days`` new returns,
+and whenever no usable fit is in force); between refits the parameters of the last fit are applied to the
+updated window. The value is the *filtered* probability of the high-variance regime on the last trading day
+<= ``as_of`` (it uses returns up to that day only); the *smoothed* probability (which uses the whole window,
+later days included) is stored beside it in ``warning.market_regime_days`` for analysis and never alerts.
+A fit is tried from a few starting points and the best converged likelihood wins, so one bad optimisation
+does not stop the daily run.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from warning_models.indicators.base import (
     IndicatorValue,
     ModelRun,
     Severity,
+    TableRows,
     config_from_env,
     data_hash,
     read_frame,
@@ -52,6 +56,7 @@ class MarketRegimeConfig:
     ewma_seed_returns: int = 30  # the EWMA variance starts at the mean square of the first returns
     trading_days_per_year: int = 252
     max_iter: int = 200
+    refit_every_trading_days: int = 21  # about monthly; between refits the last fit's parameters are applied
     search_reps: int = 20  # random start-parameter search, used when the direct fits fail
     search_seed: int = 20240601  # fixed: the same data gives the same fit
     calm_stay_prob: float = 0.97  # data-driven starting point: P(stay calm), P(stay stressed)
@@ -81,7 +86,8 @@ class RegimeFit:
 
     params: dict[str, float]
     high: int  # index of the high-variance regime
-    filtered_high: np.ndarray  # filtered probability of the high regime, per return
+    filtered_high: np.ndarray  # filtered probability of the high regime, per return (knowable that day)
+    smoothed_high: np.ndarray  # smoothed probability (uses the whole window: hindsight)
     llf: float
     aic: float
     converged: bool
@@ -147,11 +153,77 @@ def fit_regimes(y: np.ndarray, config: MarketRegimeConfig) -> RegimeFit:
     if not candidates:
         raise RuntimeError(f"{INDICATOR}: MarkovRegression could not be fitted from any start ({attempts})")
     converged, llf, label, result = max(candidates, key=lambda c: (c[0], c[1]))
-    params = dict(zip(names, np.asarray(result.params).tolist()))
+    return _read_out(result, names, converged, label, attempts)
+
+
+def apply_regimes(y: np.ndarray, params: dict[str, float]) -> RegimeFit:
+    """The probabilities of ``y`` under fixed, earlier-fitted parameters (no optimisation)."""
+    model = MarkovRegression(y, k_regimes=2, trend="c", switching_variance=True)
+    names = list(model.param_names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = model.smooth(np.array([params[n] for n in names]))
+    return _read_out(result, names, True, "reused", {})
+
+
+def _read_out(result: object, names: list[str], converged: bool, label: str, attempts: dict[str, str]) -> RegimeFit:
+    params = dict(zip(names, np.asarray(result.params).tolist()))  # type: ignore[attr-defined]
     high = int(params["sigma2[1]"] > params["sigma2[0]"])
-    filtered = np.asarray(result.filtered_marginal_probabilities)
-    filtered_high = filtered[:, high] if filtered.shape[1] == 2 else filtered[high]
-    return RegimeFit(params, high, filtered_high, llf, float(result.aic), converged, label, attempts)
+
+    def high_column(probabilities: object) -> np.ndarray:
+        p = np.asarray(probabilities)
+        return p[:, high] if p.shape[1] == 2 else p[high]
+
+    return RegimeFit(
+        params,
+        high,
+        high_column(result.filtered_marginal_probabilities),  # type: ignore[attr-defined]
+        high_column(result.smoothed_marginal_probabilities),  # type: ignore[attr-defined]
+        float(result.llf),  # type: ignore[attr-defined]
+        float(result.aic),  # type: ignore[attr-defined]
+        converged,
+        label,
+        attempts,
+    )
+
+
+@dataclass(frozen=True)
+class PriorFit:
+    """The parameters in force before ``as_of``: from the latest run, and the last return of their fit."""
+
+    params: dict[str, float]
+    fitted_through: dt.date
+    fitted_on: dt.date
+
+
+def _prior_fit(conn: psycopg2.extensions.connection, as_of: dt.date) -> PriorFit | None:
+    with conn.cursor() as cur:
+        cur.execute(
+            "select params from warning.model_runs where indicator = %s and as_of_date < %s "
+            "order by as_of_date desc limit 1",
+            (INDICATOR, as_of),
+        )
+        row = cur.fetchone()
+    if row is None or "regime_params" not in row[0]:
+        return None
+    stored = row[0]
+    return PriorFit(
+        {k: float(v) for k, v in stored["regime_params"].items()},
+        dt.date.fromisoformat(stored["fitted_through"]),
+        dt.date.fromisoformat(stored["fitted_on"]),
+    )
+
+
+def refit_reason(prior: PriorFit | None, dates: list[dt.date], config: MarketRegimeConfig) -> str | None:
+    """Why today needs a fresh fit, or None when the fit in force can be applied."""
+    if prior is None:
+        return "no earlier fit"
+    new_returns = sum(d > prior.fitted_through for d in dates)
+    if new_returns >= config.refit_every_trading_days:
+        return f"{new_returns} returns since the fit through {prior.fitted_through} (refit every {config.refit_every_trading_days})"
+    if prior.fitted_through > dates[-1]:
+        return f"the fit in force ran through {prior.fitted_through}, after today's data"
+    return None
 
 
 def compute(
@@ -164,7 +236,13 @@ def compute(
         raise InsufficientHistoryError(INDICATOR, config.min_returns, len(frame))
     frame["index_log_return"] = frame["index_log_return"].astype(float)
     y = frame["index_log_return"].to_numpy() * config.return_scale
-    fit = fit_regimes(y, config)
+    dates: list[dt.date] = list(frame["price_date"])
+    prior = _prior_fit(conn, as_of)
+    reason = refit_reason(prior, dates, config)
+    if reason is None and prior is not None:
+        fit, fitted_through, fitted_on = apply_regimes(y, prior.params), prior.fitted_through, prior.fitted_on
+    else:
+        fit, fitted_through, fitted_on = fit_regimes(y, config), dates[-1], as_of
 
     prob = float(fit.filtered_high[-1])
     calm_var, high_var = fit.sigma2
@@ -211,7 +289,9 @@ def compute(
         training_end=last_date,
         n_obs=len(y),
         params={
-            **fit.params,
+            "regime_params": fit.params,
+            "fitted_through": fitted_through.isoformat(),
+            "fitted_on": fitted_on.isoformat(),
             "high_variance_regime": fit.high,
             "k_regimes": 2,
             "trend": "c",
@@ -219,6 +299,8 @@ def compute(
             "return_scale": config.return_scale,
         },
         fit_stats={
+            "refitted": reason is not None,
+            "refit_reason": reason,
             "llf": fit.llf,
             "aic": fit.aic,
             "converged": fit.converged,
@@ -239,4 +321,12 @@ def compute(
         data_hash=data_hash(frame),
     )
     value = IndicatorValue(EntityType.MARKET, ENTITY_ID, prob, config.alert_medium_prob)
-    return IndicatorResult(run, [value], alerts)
+    days = TableRows(
+        "warning.market_regime_days",
+        ("price_date", "index_log_return_pct", "filtered_high_prob", "smoothed_high_prob"),
+        [
+            (d, float(r), float(f), float(sm))
+            for d, r, f, sm in zip(dates, y, fit.filtered_high, fit.smoothed_high, strict=True)
+        ],
+    )
+    return IndicatorResult(run, [value], alerts, [days])

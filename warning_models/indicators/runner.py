@@ -15,7 +15,14 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from warning_models.errors import InsufficientHistoryError
-from warning_models.indicators import access_baseline, credit_pd, credit_portfolio, macro_credit_gap, market_regime
+from warning_models.indicators import (
+    access_baseline,
+    credit_pd,
+    credit_portfolio,
+    macro_credit_gap,
+    market_regime,
+    market_var,
+)
 from warning_models.indicators.base import Compute, Domain
 from warning_models.publish import publish
 from warning_models.warehouse import connect
@@ -32,6 +39,7 @@ INDICATORS: dict[str, IndicatorSpec] = {
     credit_pd.INDICATOR: IndicatorSpec(credit_pd.DOMAIN, credit_pd.compute),
     credit_portfolio.INDICATOR: IndicatorSpec(credit_portfolio.DOMAIN, credit_portfolio.compute),
     market_regime.INDICATOR: IndicatorSpec(market_regime.DOMAIN, market_regime.compute),
+    market_var.INDICATOR: IndicatorSpec(market_var.DOMAIN, market_var.compute),
     macro_credit_gap.INDICATOR: IndicatorSpec(macro_credit_gap.DOMAIN, macro_credit_gap.compute),
     access_baseline.INDICATOR: IndicatorSpec(access_baseline.DOMAIN, access_baseline.compute),
 }
