@@ -16,7 +16,7 @@ import psycopg2.extensions
 MARTS_DDL = """
 create schema if not exists marts;
 drop table if exists marts.fct_loan_days, marts.fct_market_index_days, marts.fct_instrument_returns,
-    marts.fct_credit_to_gdp_quarters, marts.fct_user_days;
+    marts.fct_credit_to_gdp_quarters, marts.fct_user_days, marts.fct_portfolio_positions, marts.fct_portfolio_days;
 create table marts.fct_loan_days (
     loan_day_key text primary key, loan_id text, borrower_id text, performance_date date, product text,
     segment text, region text, origination_date date, principal_amount numeric, interest_rate_pct numeric,
@@ -24,7 +24,15 @@ create table marts.fct_loan_days (
     due_amount numeric, paid_amount numeric, months_on_book integer);
 create table marts.fct_market_index_days (
     price_date date primary key, instruments_count integer, index_log_return double precision,
-    index_level double precision);
+    index_level double precision, drawdown_252d_pct double precision);
+create table marts.fct_portfolio_positions (
+    position_key text primary key, portfolio_id text, instrument_id text, position_date date, quantity numeric,
+    close_price numeric, market_value_amount numeric, gross_weight_pct double precision);
+create table marts.fct_portfolio_days (
+    portfolio_day_key text primary key, portfolio_id text, position_date date, previous_position_date date,
+    positions_count integer, unpriced_positions_count integer, market_value_amount numeric,
+    gross_exposure_amount numeric, previous_gross_exposure_amount numeric, pnl_amount numeric,
+    unpriced_holdings_count integer, hypothetical_return double precision);
 create table marts.fct_instrument_returns (
     instrument_day_key text primary key, instrument_id text, price_date date, close_price numeric,
     log_return double precision, simple_return double precision);
@@ -201,9 +209,91 @@ def market_index_days(path: MarketPath = MarketPath()) -> pd.DataFrame:
     returns = rng.normal(0.0002, sd)
     returns[0] = np.nan
     level = 100 * np.exp(np.nancumsum(returns))
+    peak = pd.Series(level).rolling(252, min_periods=1).max().to_numpy()
     return pd.DataFrame(
-        {"price_date": dates, "instruments_count": 50, "index_log_return": returns, "index_level": level}
+        {
+            "price_date": dates,
+            "instruments_count": 50,
+            "index_log_return": returns,
+            "index_level": level,
+            "drawdown_252d_pct": (level / peak - 1) * 100,
+        }
     )
+
+
+@dataclass(frozen=True)
+class TradingBook:
+    """Instruments driven by the index (beta, idiosyncratic sd) and one portfolio holding them from ``since``."""
+
+    instruments: tuple[tuple[str, float, float, float], ...] = (  # id, beta, idiosyncratic sd, quantity held
+        ("EQ1", 1.2, 0.006, 1000.0),
+        ("EQ2", 0.8, 0.008, -300.0),
+        ("BD1", 0.1, 0.001, 5000.0),
+    )
+    portfolio_id: str = "BOOK"
+    since: dt.date = dt.date(2023, 11, 1)
+    seed: int = 13
+
+
+def instrument_closes(book: TradingBook = TradingBook()) -> pd.DataFrame:
+    """Closes per trading day (rows) and instrument (columns), from the index path."""
+    index = market_index_days()
+    rng = np.random.default_rng(book.seed)
+    r = index["index_log_return"].fillna(0.0).to_numpy()
+    closes = {}
+    for name, beta, sd, _ in book.instruments:
+        log_returns = beta * r + rng.normal(0.0, sd, len(r))
+        log_returns[0] = 0.0
+        closes[name] = 50.0 * np.exp(np.cumsum(log_returns))
+    return pd.DataFrame(closes, index=index["price_date"]).round(4)
+
+
+def instrument_returns(book: TradingBook = TradingBook()) -> pd.DataFrame:
+    closes = instrument_closes(book)
+    rows = []
+    for name in closes.columns:
+        c = closes[name]
+        frame = pd.DataFrame({"instrument_id": name, "price_date": c.index, "close_price": c.to_numpy()})
+        frame["log_return"] = np.log(c / c.shift(1)).to_numpy()
+        frame["simple_return"] = (c / c.shift(1) - 1).to_numpy()
+        rows.append(frame)
+    out = pd.concat(rows, ignore_index=True)
+    out.insert(0, "instrument_day_key", out["instrument_id"] + "|" + out["price_date"].astype(str))
+    return out
+
+
+def portfolio_marts(book: TradingBook = TradingBook()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """fct_portfolio_positions and fct_portfolio_days of a constant book held from ``book.since``."""
+    closes = instrument_closes(book)
+    closes = closes[closes.index >= book.since]
+    quantity = pd.Series({name: q for name, _, _, q in book.instruments})
+    values = closes * quantity
+    gross = values.abs().sum(axis=1)
+    positions = values.stack().rename("market_value_amount").reset_index()
+    positions.columns = ["position_date", "instrument_id", "market_value_amount"]
+    positions["portfolio_id"] = book.portfolio_id
+    positions["quantity"] = positions["instrument_id"].map(quantity)
+    positions["close_price"] = [closes.at[d, i] for d, i in zip(positions["position_date"], positions["instrument_id"])]
+    positions["gross_weight_pct"] = positions["market_value_amount"].abs() / positions["position_date"].map(gross) * 100
+    positions.insert(0, "position_key", book.portfolio_id + "|" + positions["instrument_id"] + "|"
+                     + positions["position_date"].astype(str))
+    pnl = (closes.diff() * quantity).sum(axis=1)
+    dates = list(closes.index)
+    days = pd.DataFrame({
+        "portfolio_day_key": [f"{book.portfolio_id}|{d}" for d in dates],
+        "portfolio_id": book.portfolio_id,
+        "position_date": dates,
+        "previous_position_date": [None, *dates[:-1]],
+        "positions_count": len(quantity),
+        "unpriced_positions_count": 0,
+        "market_value_amount": values.sum(axis=1).to_numpy(),
+        "gross_exposure_amount": gross.to_numpy(),
+        "previous_gross_exposure_amount": gross.shift(1).to_numpy(),
+        "pnl_amount": [np.nan, *pnl.to_numpy()[1:]],
+        "unpriced_holdings_count": 0,
+    })
+    days["hypothetical_return"] = days["pnl_amount"] / days["previous_gross_exposure_amount"]
+    return positions, days
 
 
 # ------------------------------------------------------------------------------------------------ macro
@@ -347,6 +437,10 @@ def load_marts(conn: psycopg2.extensions.connection, book: LoanBook = LoanBook()
         cur.execute(MARTS_DDL)
     copy_frame(conn, "marts.fct_loan_days", loan_days(book))
     copy_frame(conn, "marts.fct_market_index_days", market_index_days())
+    copy_frame(conn, "marts.fct_instrument_returns", instrument_returns())
+    positions, days = portfolio_marts()
+    copy_frame(conn, "marts.fct_portfolio_positions", positions)
+    copy_frame(conn, "marts.fct_portfolio_days", days)
     copy_frame(conn, "marts.fct_credit_to_gdp_quarters", credit_to_gdp_quarters())
     copy_frame(conn, "marts.fct_user_days", user_days())
 

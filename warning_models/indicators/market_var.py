@@ -9,7 +9,8 @@ Basel traffic light), recomputed from the prices every run so a rerun gives the 
 method (``alert_method``).
 
 Alerts, on the index and the portfolios, by the desk's method at 99 %:
-- the traffic light turning yellow or red (the zone of the window ending today worse than yesterday's);
+- the traffic light turning yellow or red (the zone of the full window ending today worse than yesterday's;
+  a history shorter than the window has its zone stored, not alerted);
 - clustered exceptions: today an exception, with at least ``cluster_min_exceptions`` in the last 10 days;
 - a drawdown from the 252-day peak crossing ``drawdown_medium_pct`` or ``drawdown_high_pct``.
 """
@@ -187,7 +188,9 @@ def _alerts(series: Series, config: MarketVarConfig) -> list[Alert]:
     alerts: list[Alert] = []
     if a is not None and a.backtest is not None and a.backtest_before is not None:
         zone, before = a.backtest.traffic_light.zone, a.backtest_before.traffic_light.zone
-        if ZONE_RANK[str(zone)] > ZONE_RANK[str(before)]:
+        # Basel judges a full window: a shorter history's zone is stored, not alerted
+        full = a.backtest.n_obs >= config.backtest_days
+        if full and ZONE_RANK[str(zone)] > ZONE_RANK[str(before)]:
             b = a.backtest
             alerts.append(
                 Alert(
@@ -209,8 +212,9 @@ def _alerts(series: Series, config: MarketVarConfig) -> list[Alert]:
                     entity_type, series.entity_id, float(recent), float(config.cluster_min_exceptions),
                     Severity.HIGH if recent >= config.cluster_min_exceptions + 1 else Severity.MEDIUM,
                     f"Clustered VaR exceptions on {label}: the return of {a.realised * 100:+.2f} % on {a.last_date} "
-                    f"broke the 99 % VaR of {a.previous_var * 100:.2f} %, the {recent}th exception in the last "
-                    f"{config.cluster_window_days} trading days (about {config.cluster_window_days * 0.01:.1f} expected); "
+                    f"broke the 99 % VaR of {a.previous_var * 100:.2f} %: {recent} exceptions in the last "
+                    f"{config.cluster_window_days} trading days, this one included (about "
+                    f"{config.cluster_window_days * (1 - config.levels[0]):.1f} expected); "
                     f"Christoffersen independence p {a.backtest.independence.p_value:.3f} over {a.backtest.n_obs} days. "
                     f"Tomorrow's 99 % VaR is {a.var * 100:.2f} %.",
                     kind="market_var_exception_cluster",
