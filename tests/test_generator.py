@@ -13,8 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from warning_models.contract import SOURCES, ColumnType, expected_sources, is_trading_day, landing_path
+from warning_models.contract import SOURCE_ORDER, SOURCES, ColumnType, expected_sources, is_trading_day, landing_path
 from warning_models.generator import BankConfig, GenerationSummary, generate_bank
+from warning_models.generator.macro import Crisis, MacroSimulator
+from warning_models.generator.market import MarketParams, MarketSimulator
+from warning_models.generator.span import Span
 
 SMALL = BankConfig(days=40, n_borrowers=150, n_instruments=8, n_users=12, seed=7)
 MEDIUM = BankConfig(days=110, n_borrowers=400, n_instruments=8, n_users=12, seed=11)  # sees cures and defaults
@@ -82,6 +85,22 @@ class Bank:
                 series[r["series_id"]][dt.date.fromisoformat(r["period_end_date"])] = float(r["value"])
         return series
 
+    def crises(self) -> list[dict[str, str]]:
+        return [r for p in sorted((self.landing / "macro_crises").glob("*.csv")) for r in read_rows(p)[1]]
+
+    def series(self, series_id: str) -> tuple[list[dt.date], np.ndarray]:
+        values = self.macro()[series_id]
+        quarters = sorted(values)
+        return quarters, np.array([values[q] for q in quarters])
+
+    def prices(self, source: str) -> dict[str, dict[dt.date, float]]:
+        """Closes by instrument and date, from every file of a price source."""
+        found: dict[str, dict[dt.date, float]] = defaultdict(dict)
+        for path in sorted((self.landing / source).glob("*.csv")):
+            for r in read_rows(path)[1]:
+                found[r["instrument_id"]][dt.date.fromisoformat(r["price_date"])] = float(r["close_price"])
+        return found
+
     def credit_to_gdp(self, economy: str) -> tuple[list[dt.date], np.ndarray]:
         s = self.macro()
         credit, gdp = s[f"{economy}.CREDIT_PRIVATE"], s[f"{economy}.GDP_NOMINAL"]
@@ -143,6 +162,10 @@ def test_summary_counts_match_files(small: Bank) -> None:
         assert s.rows_written[source] == sum(len(read_rows(f)[1]) for f in files)
     assert s.episodes == {d: len(small.episodes(d)) for d in ("access", "credit", "macro", "market")}
     assert s.landing_dir == small.landing and s.truth_path == small.root / "truth.json"
+    assert list(s.files_written) == list(SOURCE_ORDER)
+    text = str(s)
+    for source in SOURCE_ORDER:
+        assert f"{source} " in text and str(s.rows_written[source]) in text
 
 
 # ----------------------------------------------------------------------------- contract
@@ -174,8 +197,12 @@ def test_files_follow_the_contract(small: Bank) -> None:
                 tie = values[src.date_column]
                 if name == "access_events":
                     assert tie.astimezone(dt.timezone.utc).date() == day
-                elif name == "macro_series" or (day == first and name in ("borrowers", "loans")):
+                elif name == "market_price_history":
+                    assert tie < day
+                elif name in ("macro_series", "macro_crises") or (day == first and name in ("borrowers", "loans")):
                     assert tie <= day
+                    if name == "macro_crises" and "crisis_end_date" in values:
+                        assert tie < values["crisis_end_date"] <= day
                 else:
                     assert tie == day, (name, day, r)
 
@@ -205,7 +232,10 @@ def test_macro_published_history_then_quarterly(small: Bank) -> None:
         day = dt.date.fromisoformat(name)
         rows = small.rows("macro_series", day)
         assert {dt.date.fromisoformat(r["period_end_date"]) + lag for r in rows} == {day}
-        assert len(rows) == 2 * SMALL.n_economies
+        assert len(rows) == 4 * SMALL.n_economies
+    economies = [f"X{chr(ord('A') + i)}" for i in range(SMALL.n_economies)]
+    measures = ("CREDIT_PRIVATE", "DEBT_SERVICE", "GDP_NOMINAL", "HOUSE_PRICE")
+    assert {r["series_id"] for r in first} == {f"{e}.{m}" for e in economies for m in measures}
 
 
 # ---------------------------------------------------------------------------- credit
@@ -432,7 +462,8 @@ def test_default_credit_boom_and_quiet_economies(default_bank: Bank) -> None:
     assert boom["entity_id"] == "XC"
     assert dt.date.fromisoformat(boom["event_date"]) > bank.dates[-1]
     lag = dt.timedelta(days=45)
-    for code in ("XA", "XB", "XC", "XD"):
+    assert BankConfig().n_economies == 10
+    for code in (f"X{chr(ord('A') + i)}" for i in range(10)):
         quarters, ratio = bank.credit_to_gdp(code)
         visible = [k for k, q in enumerate(quarters) if bank.dates[0] <= q + lag <= bank.dates[-1]]
         visible = [visible[0] - 1] + visible  # what the span's first date already sees
@@ -443,6 +474,196 @@ def test_default_credit_boom_and_quiet_economies(default_bank: Bank) -> None:
             assert 10 <= len(steps) <= 12
             assert 2.5 <= steps.mean() <= 4.5 and steps.min() > 1.5
             assert min(gaps) > 10
+            _, house = bank.series("XC.HOUSE_PRICE")
+            _, dsr = bank.series("XC.DEBT_SERVICE")
+            assert house[-1] / house[onset - 1 + 3] > 1.15 and dsr[-1] > dsr[onset - 1 + 3]  # series start 3 earlier
         else:
-            assert max(abs(g) for g in gaps) < 2
+            assert max(abs(g) for g in gaps) < 1.81, code
             assert ratio[-24:].max() - ratio[-24:].min() < 8  # no sustained boom in the last 6 years
+
+
+# ----------------------------------------------------------------- market history and positions
+def test_price_history_on_day_one_ends_before_the_span_and_joins_smoothly(default_bank: Bank) -> None:
+    bank = default_bank
+    files = sorted((bank.landing / "market_price_history").glob("*.csv"))
+    assert [f.stem for f in files] == [bank.dates[0].isoformat()]
+    history, daily = bank.prices("market_price_history"), bank.prices("market_prices")
+    assert set(history) == set(daily) and len(history) == BankConfig().n_instruments
+    rows = read_rows(files[0])[1]
+    keys = [(r["instrument_id"], r["price_date"]) for r in rows]
+    assert keys == sorted(keys)
+    last_before = max(d for d in (bank.dates[0] - dt.timedelta(days=k) for k in range(1, 10)) if is_trading_day(d))
+    first_in_span = min(d for d in bank.dates if is_trading_day(d))
+    market_before, market_first = [], []
+    for inst, closes in history.items():
+        days = sorted(closes)
+        assert len(days) == MarketParams().history_trading_days
+        assert days[-1] == last_before and all(is_trading_day(d) for d in days)
+        # every trading day of the calendar between the first and the last
+        calendar = [days[0] + dt.timedelta(days=k) for k in range((days[-1] - days[0]).days + 1)]
+        assert days == [d for d in calendar if is_trading_day(d)]
+        returns = np.diff(np.log([closes[d] for d in days]))
+        join = np.log(daily[inst][first_in_span] / closes[days[-1]])
+        assert abs(join) < 5 * returns.std(), inst  # no jump from the history into the span
+        if inst.startswith("EQ"):
+            market_before.append(returns)
+            market_first.append(join)
+    # the history is calm: volatility clusters mildly, never a stress period (>= 3x normal sigma)
+    market = np.mean(market_before, axis=0)
+    rolling = np.array([market[i : i + 25].std() for i in range(len(market) - 25)])
+    assert rolling.max() < 1.8 * np.median(rolling) and rolling.max() < 0.016
+    assert rolling.max() > 1.15 * rolling.min()  # but it does vary
+
+
+def test_span_prices_do_not_depend_on_the_history() -> None:
+    span = Span(dt.date(2025, 1, 1), 60)
+    with_history = MarketSimulator(span, 8, np.random.default_rng(3))
+    without = MarketSimulator(span, 8, np.random.default_rng(3), MarketParams(history_trading_days=0))
+    short = MarketSimulator(span, 8, np.random.default_rng(3), MarketParams(history_trading_days=30))
+    assert without.price_history(span.start) is None
+    assert len(short.price_history(span.start)["price_date"]) == 30 * 8
+    assert with_history.price_history(span.start + dt.timedelta(days=1)) is None
+    for day in span.trading_days:
+        assert np.array_equal(with_history.closes(day), without.closes(day))
+        assert np.array_equal(short.closes(day), without.closes(day))
+
+
+def test_new_streams_leave_existing_domains_alone() -> None:
+    """spawn(n) hands out the same first children for any n: appending a stream changes no earlier domain."""
+    for seed in (0, 42, 2**40 + 3):
+        four = np.random.SeedSequence(seed).spawn(4)
+        six = np.random.SeedSequence(seed).spawn(6)
+        for a, b in zip(four, six):
+            assert np.array_equal(np.random.default_rng(a).random(8), np.random.default_rng(b).random(8))
+
+
+def _positions(bank: Bank) -> dict[dt.date, dict[tuple[str, str], float]]:
+    found = {}
+    for day in bank.dates:
+        rows = bank.rows("portfolio_positions", day)
+        assert (rows is not None) == is_trading_day(day), day
+        if rows is not None:
+            keys = [(r["portfolio_id"], r["instrument_id"]) for r in rows]
+            assert keys == sorted(keys)
+            assert all(r["quantity"].lstrip("-").isdigit() for r in rows)  # whole units
+            found[day] = {k: float(r["quantity"]) for k, r in zip(keys, rows)}
+    return found
+
+
+def test_positions_rebalance_monthly_to_target_weights(default_bank: Bank) -> None:
+    bank = default_bank
+    held = _positions(bank)
+    trading = sorted(held)
+    rebalance = [d for i, d in enumerate(trading) if i == 0 or d.month != trading[i - 1].month]
+    assert len(rebalance) == 6 and rebalance[0] == trading[0]
+    closes = {d: {r["instrument_id"]: float(r["close_price"]) for r in bank.rows("market_prices", d)} for d in trading}
+    books = {p for p, _ in held[trading[0]]}
+    assert books == {"TRADING", "TREASURY"}
+    assert all(i.startswith("EQ") for p, i in held[trading[0]] if p == "TRADING")
+    assert all(i.startswith("BD") for p, i in held[trading[0]] if p == "TREASURY")
+    shorts = [i for (p, i), q in held[trading[0]].items() if q < 0]
+    assert 1 <= len(shorts) <= 2 and all(i.startswith("EQ") for i in shorts)
+    weights = []
+    for prev, day in zip([None] + trading, trading):
+        if day in rebalance:
+            value = {k: q * closes[day][k[1]] for k, q in held[day].items()}
+            gross = {p: sum(abs(v) for (pp, _), v in value.items() if pp == p) for p in books}
+            assert abs(gross["TRADING"] / 100e6 - 1) < 0.005 and abs(gross["TREASURY"] / 200e6 - 1) < 0.005
+            weights.append({k: v / gross[k[0]] for k, v in value.items()})
+            if prev is not None:
+                assert held[day] != held[prev], day  # prices moved: the reset changes quantities
+        else:
+            assert held[day] == held[prev], day  # constant between rebalances
+    for w in weights[1:]:
+        assert w.keys() == weights[0].keys()
+        assert max(abs(w[k] - weights[0][k]) for k in w) < 1e-3  # the same targets every month
+    assert weights[0].keys() == held[trading[-1]].keys()
+
+
+# ---------------------------------------------------------------------------------- macro history
+def test_macro_crises_published_on_day_one_with_history(default_bank: Bank) -> None:
+    bank = default_bank
+    files = sorted(p.stem for p in (bank.landing / "macro_crises").glob("*.csv"))
+    assert files == [bank.dates[0].isoformat()]
+    crises = bank.crises()
+    economies = [r["economy_code"] for r in crises]
+    assert len(economies) == len(set(economies)) >= 3  # one crisis per economy, at least 3 economies
+    assert len(economies) == 5  # half of the ten
+    (boom,) = bank.episodes("macro")
+    future = dt.date.fromisoformat(boom["event_date"])
+    for r in crises:
+        start, end = dt.date.fromisoformat(r["crisis_start_date"]), dt.date.fromisoformat(r["crisis_end_date"])
+        assert start.day == 1 and start.month in (1, 4, 7, 10) and 2003 <= start.year <= 2012
+        assert (end + dt.timedelta(days=1)).day == 1 and end.month in (3, 6, 9, 12)
+        quarters = (end.year * 12 + end.month - start.year * 12 - start.month + 1) // 3
+        assert 4 <= quarters <= 8
+        assert start != future and end + dt.timedelta(days=45) <= bank.dates[0]
+
+
+def test_historical_crises_follow_booms_and_precede_deleveraging(default_bank: Bank) -> None:
+    bank = default_bank
+    for r in bank.crises():
+        code = r["economy_code"]
+        start = dt.date.fromisoformat(r["crisis_start_date"])
+        quarters, ratio = bank.credit_to_gdp(code)
+        k = quarters.index(start - dt.timedelta(days=1))  # the last quarter before the crisis
+        gap_before = one_sided_gap(ratio[: k + 1])
+        gap_earlier = one_sided_gap(ratio[: k - 11]) if k >= 20 else 0.0
+        assert gap_before > 6 and gap_before - gap_earlier > 5, (code, gap_before, gap_earlier)
+        assert ratio[k] - ratio[k - 8] > 10  # credit outgrew GDP in the boom ...
+        assert ratio[k + 7] < ratio[k + 1] - 3  # ... and fell in the deleveraging
+        hq, house = bank.series(f"{code}.HOUSE_PRICE")
+        _, dsr = bank.series(f"{code}.DEBT_SERVICE")
+        h = hq.index(quarters[k])
+        assert house[h] / house[h - 8] > 1.10 and house[h + 6] < 0.97 * house[h]
+        assert dsr[h] > dsr[h - 8] + 0.5
+    # a boom without a crisis keeps the signals honest: some crisis-free economy had a gap above 5 pp
+    with_crisis = {r["economy_code"] for r in bank.crises()}
+    crisis_free = sorted({f"X{chr(ord('A') + i)}" for i in range(10)} - with_crisis - {"XC"})
+    peaks = {}
+    for code in crisis_free:
+        quarters, ratio = bank.credit_to_gdp(code)
+        last = quarters.index(dt.date(2016, 12, 31))
+        peaks[code] = max(one_sided_gap(ratio[: k + 1]) for k in range(12, last, 2))
+    assert max(peaks.values()) > 5, peaks
+
+
+def test_macro_series_stay_within_the_gate(default_bank: Bank) -> None:
+    series = default_bank.macro()
+    assert len(series) == 40
+    for series_id, values in series.items():
+        quarters = sorted(values)
+        v = np.array([values[q] for q in quarters])
+        assert v.min() > 0, series_id
+        assert np.abs(np.diff(np.log(v))).max() < 0.25, series_id  # the gate's band is 0.5
+        if series_id.endswith("HOUSE_PRICE"):
+            assert abs(np.mean([values[q] for q in quarters if q.year == 2010]) - 100) < 0.1
+            assert 30 < v.min() and v.max() < 300
+        if series_id.endswith("DEBT_SERVICE"):
+            assert 5 < v.min() and v.max() < 30 and 8 < np.median(v) < 20
+
+
+@pytest.mark.parametrize("n_economies", [1, 2, 4, 6])
+def test_small_panels_place_crises_and_false_booms(n_economies: int) -> None:
+    span = Span(dt.date(2025, 1, 1), 180)
+    sim = MacroSimulator(span, n_economies, np.random.default_rng(5))
+    assert len(sim.historical_crises) == max(1, n_economies // 2)
+    lo, hi = (1 if n_economies >= 3 else 0), (2 if n_economies >= 6 else 1)
+    assert lo <= len(sim.false_booms) <= hi
+    late_boom = sim.economies[sim.boom_index].code
+    assert not {f.code for f in sim.false_booms} & ({c.code for c in sim.historical_crises} | {late_boom})
+    batch = sim.crises(span.start)
+    assert batch is not None and len(batch["economy_code"]) == len(sim.historical_crises)
+    assert all(sim.crises(d) is None for d in span.dates[1:])
+
+
+def test_crisis_dating_is_published_as_it_becomes_known() -> None:
+    span = Span(dt.date(2025, 1, 1), 180)
+    sim = MacroSimulator(span, 3, np.random.default_rng(1))
+    ends = dt.date(2024, 12, 31)
+    sim.historical_crises = [Crisis("XB", 0, 0, 0, 0, dt.date(2024, 1, 1), ends)]
+    first = sim.crises(span.start)
+    assert first == {"economy_code": ["XB"], "crisis_start_date": ["2024-01-01"], "crisis_end_date": [""]}
+    known = ends + dt.timedelta(days=45)
+    assert [d for d in span.dates[1:] if sim.crises(d) is not None] == [known]
+    assert sim.crises(known)["crisis_end_date"] == ["2024-12-31"]

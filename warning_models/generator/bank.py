@@ -1,7 +1,9 @@
 """Generate a whole synthetic bank: every landing file of the span plus the ground-truth file.
 
 Each domain draws from its own random stream (spawned from the seed), so the same config gives byte-identical
-files, and a change in one domain's size does not reshuffle another's.
+files, and a change in one domain's size does not reshuffle another's. New streams are appended after the
+existing ones: ``SeedSequence(seed).spawn(n)`` gives the same first children for any n, so adding one leaves
+the earlier domains' draws unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from warning_models.generator.access import AccessSimulator
 from warning_models.generator.credit import CreditSimulator
 from warning_models.generator.macro import MacroSimulator
 from warning_models.generator.market import MarketSimulator
+from warning_models.generator.positions import PortfolioSimulator
 from warning_models.generator.span import Span
 from warning_models.generator.truth import Domain, truth_document, write_truth
 from warning_models.generator.writer import Batch, write_batch, write_control
@@ -30,7 +33,7 @@ class BankConfig:
     n_borrowers: int = 1500  # initial book
     n_instruments: int = 30
     n_users: int = 60
-    n_economies: int = 4
+    n_economies: int = 10
     seed: int = 42
 
     def __post_init__(self) -> None:
@@ -63,8 +66,8 @@ class GenerationSummary:
         self.rows_written[source] += n_rows
 
     def __str__(self) -> str:
-        lines = [f"synthetic bank {self.start_date} .. {self.end_date}", f"{'source':<18}{'files':>7}{'rows':>10}"]
-        lines += [f"{s:<18}{self.files_written[s]:>7}{self.rows_written[s]:>10}" for s in self.files_written]
+        lines = [f"synthetic bank {self.start_date} .. {self.end_date}", f"{'source':<22}{'files':>7}{'rows':>10}"]
+        lines += [f"{s:<22}{self.files_written[s]:>7}{self.rows_written[s]:>10}" for s in self.files_written]
         lines.append("episodes: " + ", ".join(f"{d} {n}" for d, n in self.episodes.items()))
         return "\n".join(lines)
 
@@ -75,19 +78,23 @@ def generate_bank(
     """Write every landing file of the configured span (overwriting) and the truth file."""
     landing_dir, truth_path = Path(landing_dir), Path(truth_path)
     span = config.span
-    credit_rng, market_rng, macro_rng, access_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(4)
+    credit_rng, market_rng, macro_rng, access_rng, positions_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(5)
     )
     credit = CreditSimulator(span, config.n_borrowers, credit_rng)
     market = MarketSimulator(span, config.n_instruments, market_rng)
     macro = MacroSimulator(span, config.n_economies, macro_rng)
     access = AccessSimulator(span, config.n_users, access_rng)
+    positions = PortfolioSimulator(span, market, positions_rng)
     summary = GenerationSummary(landing_dir, truth_path, span.start, span.end)
 
     for day in tqdm(span.dates, desc="synthetic bank", unit="day", disable=not progress):
         batches: dict[str, Batch | None] = dict(credit.step(day))
+        batches["market_price_history"] = market.price_history(day)
         batches["market_prices"] = market.prices(day)
+        batches["portfolio_positions"] = positions.positions(day)
         batches["macro_series"] = macro.publications(day)
+        batches["macro_crises"] = macro.crises(day)
         batches["access_events"] = access.events(day)
         required = set(expected_sources(day))
         for source in SOURCE_ORDER:

@@ -3,6 +3,12 @@
 Log return of instrument i on trading day t: beta_i * m_t + e_it. The market return m_t has sigma ~0.9 %/day,
 except in the stress period (25-35 trading days in the second half of the span, at least 70 trading days
 after its start when the span allows) where sigma is ~3 %/day with a negative drift.
+
+Before the span lie ``history_trading_days`` calm trading days (same calendar and model, no stress; the
+market's sigma varies slowly around ~0.9 %/day and returns to it at the span), delivered once as
+``market_price_history`` on the span's first day. The span's first trading day closes at the start prices
+and the history leads into it, so the two join without a jump. The history is drawn after every draw of the
+span, so the span's prices do not depend on its length.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from warning_models.contract import is_trading_day
 from warning_models.generator.span import Span
 from warning_models.generator.truth import Domain, EntityType, Episode, EpisodeKind
 from warning_models.generator.writer import Batch, fmt_fixed
@@ -34,6 +41,10 @@ class MarketParams:
     bond_idio_sigma_pct: tuple[float, float] = (0.15, 0.35)
     start_price: tuple[float, float] = (20.0, 200.0)
     bond_start_price: tuple[float, float] = (85.0, 115.0)
+    history_trading_days: int = 520  # calm trading days before the span (about two years)
+    history_vol_persistence: float = 0.985  # AR(1) of the log of the market's sigma in the history
+    history_vol_shock: float = 0.03
+    history_vol_band: float = 0.4  # |log(sigma / normal sigma)| at most this
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,17 @@ def place_stress(n_trading_days: int, rng: np.random.Generator, params: MarketPa
     earliest = min(earliest, latest)
     first = int(rng.integers(earliest, latest + 1))
     return StressPeriod(first, length)
+
+
+def history_trading_days(before: dt.date, n: int) -> tuple[dt.date, ...]:
+    """The last ``n`` trading days strictly before a date, oldest first."""
+    days: list[dt.date] = []
+    day = before
+    while len(days) < n:
+        day -= dt.timedelta(days=1)
+        if is_trading_day(day):
+            days.append(day)
+    return tuple(reversed(days))
 
 
 class MarketSimulator:
@@ -99,6 +121,49 @@ class MarketSimulator:
         self._row_of_day = {d: i for i, d in enumerate(days)}
         order = np.argsort(np.array(self.instrument_ids))
         self._order = order
+        self.history_days = history_trading_days(span.start, p.history_trading_days)
+        self._history = self._draw_history(rng, beta, idio, start)
+
+    def _draw_history(
+        self, rng: np.random.Generator, beta: np.ndarray, idio: np.ndarray, start: np.ndarray
+    ) -> np.ndarray:
+        """Closes on the history days: calm one-factor returns leading into the span's start prices."""
+        p = self.params
+        n = len(self.history_days)
+        if n == 0:
+            return np.zeros((0, len(start)))
+        # log(sigma / normal sigma): a slow AR(1), bridged to 0 at the span so the volatility joins smoothly
+        h = np.zeros(n)
+        shocks = rng.normal(0.0, p.history_vol_shock, n)
+        for t in range(1, n):
+            h[t] = p.history_vol_persistence * h[t - 1] + shocks[t]
+        h -= np.linspace(0.0, 1.0, n) * h[-1]
+        h = np.clip(h, -p.history_vol_band, p.history_vol_band)
+        sigma = p.normal_sigma_pct / 100 * np.exp(h)
+        # returns into history day 1 .. n-1 and into the span's first trading day
+        market = p.normal_drift_pct / 100 + np.r_[sigma[1:], p.normal_sigma_pct / 100] * rng.standard_normal(n)
+        eps = rng.standard_normal((n, len(start))) * idio[None, :]
+        log_returns = market[:, None] * beta[None, :] + eps - 0.5 * idio[None, :] ** 2
+        # the close on history day k is the start price less every return after it
+        after = np.cumsum(log_returns[::-1], axis=0)[::-1]
+        return start[None, :] * np.exp(-after)
+
+    def closes(self, day: dt.date) -> np.ndarray | None:
+        """Closes of a span trading day in ``instrument_ids`` order (unrounded), or None."""
+        row = self._row_of_day.get(day)
+        return None if row is None else self._prices[row].copy()
+
+    def price_history(self, day: dt.date) -> Batch | None:
+        """Every close before the span, on the span's first day (rows by instrument, then date); else None."""
+        if day != self.span.start or not self.history_days:
+            return None
+        n_days = len(self.history_days)
+        isos = [d.isoformat() for d in self.history_days]
+        return {
+            "instrument_id": [self.instrument_ids[i] for i in self._order for _ in range(n_days)],
+            "price_date": isos * len(self._order),
+            "close_price": fmt_fixed(self._history[:, self._order].T.reshape(-1), 4),
+        }
 
     def prices(self, day: dt.date) -> Batch | None:
         """The day's closes, or None when it is not a trading day."""
