@@ -175,18 +175,6 @@ def test_market_regime_too_little_history(conn: psycopg2.extensions.connection) 
     assert info.value.needed == 60 and info.value.available < 60
 
 
-def test_ewma_variance_recursion() -> None:
-    r = np.array([1.0, -2.0, 0.5])
-    s2 = market_regime.ewma_variance(r, 0.94, seed_returns=3)
-    seed = np.mean(r**2)
-    expected = 0.94 * seed + 0.06 * 1.0
-    assert s2[0] == pytest.approx(expected)
-    assert s2[2] == pytest.approx(0.94 * (0.94 * expected + 0.06 * 4.0) + 0.06 * 0.25)
-
-
-# ----------------------------------------------------------------------------------------------------- macro
-
-
 def test_one_sided_gap_is_the_last_point_of_hpfilter_on_data_up_to_t() -> None:
     ratio = credit_to_gdp_quarters().query("economy_code == 'BB'")["credit_to_gdp_pct"].to_numpy()
     gaps = macro_credit_gap.one_sided_gap(ratio, lamb=400_000, min_obs=12)

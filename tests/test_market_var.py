@@ -45,13 +45,6 @@ def test_ewma_variance_matches_the_recursion_loop() -> None:
     np.testing.assert_allclose(ewma_variance(r), expected, rtol=1e-12)
 
 
-def test_ewma_variance_has_the_semantics_of_the_market_regime_copy() -> None:
-    market_regime = pytest.importorskip("warning_models.indicators.market_regime")
-    r = np.random.default_rng(8).standard_t(4, 300) * 0.01
-    np.testing.assert_allclose(ewma_variance(r, 0.94, 30), market_regime.ewma_variance(r, 0.94, 30), rtol=1e-12)
-
-
-@pytest.mark.parametrize("kwargs", [{"lam": 1.0}, {"lam": 0.0}, {"seed_returns": 0}])
 def test_ewma_rejects_bad_arguments(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         ewma_variance([0.01, 0.02], **kwargs)

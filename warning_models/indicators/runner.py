@@ -20,6 +20,7 @@ from warning_models.indicators import (
     credit_pd,
     credit_portfolio,
     macro_credit_gap,
+    macro_ews,
     market_regime,
     market_var,
 )
@@ -41,6 +42,7 @@ INDICATORS: dict[str, IndicatorSpec] = {
     market_regime.INDICATOR: IndicatorSpec(market_regime.DOMAIN, market_regime.compute),
     market_var.INDICATOR: IndicatorSpec(market_var.DOMAIN, market_var.compute),
     macro_credit_gap.INDICATOR: IndicatorSpec(macro_credit_gap.DOMAIN, macro_credit_gap.compute),
+    macro_ews.INDICATOR: IndicatorSpec(macro_ews.DOMAIN, macro_ews.compute),
     access_baseline.INDICATOR: IndicatorSpec(access_baseline.DOMAIN, access_baseline.compute),
 }
 
