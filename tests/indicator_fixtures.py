@@ -16,7 +16,16 @@ import psycopg2.extensions
 MARTS_DDL = """
 create schema if not exists marts;
 drop table if exists marts.fct_loan_days, marts.fct_market_index_days, marts.fct_instrument_returns,
-    marts.fct_credit_to_gdp_quarters, marts.fct_user_days, marts.fct_portfolio_positions, marts.fct_portfolio_days;
+    marts.fct_credit_to_gdp_quarters, marts.fct_user_days, marts.fct_portfolio_positions, marts.fct_portfolio_days,
+    marts.fct_macro_indicator_quarters, marts.dim_systemic_crises;
+create table marts.fct_macro_indicator_quarters (
+    economy_quarter_key text primary key, economy_code text, period_end_date date, credit_to_gdp_pct double precision,
+    credit_to_gdp_change_4q_pp double precision, credit_growth_yoy_pct double precision,
+    house_price_index double precision, house_price_growth_yoy_pct double precision,
+    debt_service_ratio_pct double precision, published_date date);
+create table marts.dim_systemic_crises (
+    crisis_key text primary key, economy_code text, crisis_start_date date, crisis_end_date date,
+    is_ongoing boolean, crisis_quarters_count integer, published_date date);
 create table marts.fct_loan_days (
     loan_day_key text primary key, loan_id text, borrower_id text, performance_date date, product text,
     segment text, region text, origination_date date, principal_amount numeric, interest_rate_pct numeric,
@@ -326,6 +335,34 @@ def _quarter_ends(first: dt.date, last: dt.date) -> list[dt.date]:
         year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
 
 
+def systemic_panel(start: dt.date = dt.date(2025, 1, 1), days: int = 180, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """fct_macro_indicator_quarters and dim_systemic_crises of the generator's 10-economy panel (historical
+    crises, a false boom, XC booming at the end), as published by the span's end."""
+    from warning_models.generator.macro import MacroSimulator
+    from warning_models.generator.span import Span
+
+    sim = MacroSimulator(Span(start, days), 10, np.random.default_rng(seed))
+    frames = []
+    for e in sim.economies:
+        f = pd.DataFrame({"economy_code": e.code, "period_end_date": sim.quarters, "published_date": sim.publication,
+                          "credit_to_gdp_pct": e.ratio_pct, "house_price_index": e.house_price,
+                          "debt_service_ratio_pct": e.debt_service_pct})
+        credit = pd.Series(e.credit_bn)
+        f["credit_growth_yoy_pct"] = ((credit / credit.shift(4) - 1) * 100).to_numpy()
+        f["house_price_growth_yoy_pct"] = ((f["house_price_index"] / f["house_price_index"].shift(4) - 1) * 100)
+        f["credit_to_gdp_change_4q_pp"] = f["credit_to_gdp_pct"] - f["credit_to_gdp_pct"].shift(4)
+        frames.append(f)
+    panel = pd.concat(frames, ignore_index=True)
+    panel.insert(0, "economy_quarter_key", panel["economy_code"] + "|" + panel["period_end_date"].astype(str))
+    crises = pd.DataFrame([
+        {"crisis_key": f"{c.code}|{c.start_date}", "economy_code": c.code, "crisis_start_date": c.start_date,
+         "crisis_end_date": c.end_date, "is_ongoing": False, "crisis_quarters_count": c.end - c.start + 1,
+         "published_date": c.end_date + dt.timedelta(days=45)}
+        for c in sim.historical_crises
+    ])
+    return panel, crises
+
+
 def credit_to_gdp_quarters(spec: Economies = Economies()) -> pd.DataFrame:
     rng = np.random.default_rng(spec.seed)
     quarters = _quarter_ends(spec.first_quarter_end, spec.last_quarter_end)
@@ -442,6 +479,9 @@ def load_marts(conn: psycopg2.extensions.connection, book: LoanBook = LoanBook()
     copy_frame(conn, "marts.fct_portfolio_positions", positions)
     copy_frame(conn, "marts.fct_portfolio_days", days)
     copy_frame(conn, "marts.fct_credit_to_gdp_quarters", credit_to_gdp_quarters())
+    panel, crises = systemic_panel()
+    copy_frame(conn, "marts.fct_macro_indicator_quarters", panel)
+    copy_frame(conn, "marts.dim_systemic_crises", crises)
     copy_frame(conn, "marts.fct_user_days", user_days())
 
 

@@ -356,7 +356,7 @@ def test_run_indicators_skips_too_short_history(db_url: str) -> None:
 
 def test_run_indicators_selects_domains(db_url: str) -> None:
     outcomes = run_indicators(db_url, AS_OF, domains=["macro"])
-    assert [o.indicator for o in outcomes] == [macro_credit_gap.INDICATOR]
+    assert [o.indicator for o in outcomes] == [macro_credit_gap.INDICATOR, "macro_ews"]
     assert set(select_indicators(["credit", "access"])) == {
         credit_pd.INDICATOR, credit_portfolio.INDICATOR, access_baseline.INDICATOR,
     }

@@ -4,7 +4,8 @@ Per domain: episodes in the span, how many were detected, false alarms per 1,000
 lead time. An episode is detected by an alert on its entity dated from `LOOKBACK_DAYS` before its onset to
 its end or its event, whichever is later (open-ended when neither is known yet). Lead time = event date − first
 such alert (negative = late), for episodes whose event is known. Alerts on entities or days outside every
-episode window are false alarms.
+episode window are false alarms. Market stress is market-wide: a trading day with any market alert (regime,
+VaR, drawdown; index or portfolio) counts once, per 1,000 trading days.
 
 Credit is measured as a credit-risk team would (``evaluate_credit``): the defaulters are the loans that
 defaulted while the PD model had been running at least ``CREDIT_MIN_LEAD_DAYS`` days; one is caught when a
@@ -30,6 +31,7 @@ from warning_models.errors import TruthFileError
 
 DOMAINS = ("credit", "market", "macro", "access")
 LOOKBACK_DAYS = 30
+MARKET_ENTITY = "MARKET"  # the truth's entity of a market-wide stress period
 CREDIT_MIN_LEAD_DAYS = 30
 
 # Entity-days the domain's alerts could have fired on: the denominator of the false-alarm rate.
@@ -227,6 +229,9 @@ def evaluate(conn: psycopg2.extensions.connection, truth_path: Path) -> list[Dom
                 (domain, *span),
             )
             alerts = [(r[0], r[1]) for r in cur.fetchall()]
+            if domain == "market":
+                # Market stress is market-wide: a day counts once, whichever index, portfolio or model alerted.
+                alerts = sorted({(MARKET_ENTITY, day) for _, day in alerts})
             cur.execute(ENTITY_DAYS_SQL[domain], (span[1], span[0]) if domain == "macro" else span)
             entity_days = int(cur.fetchone()[0] or 0)
             result = evaluate_domain(domain, [e for e in episodes if e.domain == domain], alerts, entity_days, span)

@@ -167,7 +167,7 @@ def compute(
     has_all = scored[list(INDICATORS)].notna().all(axis=1)
     scored["crisis_probability"] = np.nan
     scored.loc[has_all, "crisis_probability"] = model.predict(scored[has_all])
-    scored["stress_index"] = stress_index(scored, list(INDICATORS)).to_numpy()
+    scored["stress_index"] = stress_index(scored, list(INDICATORS))["stress_index"].to_numpy()
     firing_by_row = [
         [n for n in thresholds if np.isfinite(row[n]) and row[n] >= thresholds[n]] for _, row in scored.iterrows()
     ]
