@@ -112,9 +112,16 @@ def _metric_query(source: str, batch_ids: list[str], metric: Metric, t: Threshol
     from judged where {rule}"""
 
 
+# Sources whose header-only batch is a state of the business, not lost data: a flat trading book holds no
+# positions. Their empty batches are not a collapse (drift still warns: a book going flat is worth a look).
+EMPTY_IS_NORMAL = frozenset({"portfolio_positions"})
+
+
 def metric_collapse(source: str, batch_ids: list[str], metric: Metric, t: Thresholds) -> ExpectBatchMetricWithinTrailingBaseline:
     """The metric fell below low_ratio or rose above high_ratio times its baseline median (lost or doubled data)."""
     rule = f"judged.v < judged.m * {t.collapse_low_ratio} or judged.v > judged.m * {t.collapse_high_ratio}"
+    if source in EMPTY_IS_NORMAL:
+        rule = f"judged.v > 0 and ({rule})"
     query = _metric_query(source, batch_ids, metric, t, rule, t.collapse_min_baseline)
     return ExpectBatchMetricWithinTrailingBaseline(unexpected_rows_query=capped(query))
 

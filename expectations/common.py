@@ -60,8 +60,28 @@ def on_business_date(column: str) -> gxe.Expectation:
 
 
 def not_after_business_date(column: str) -> gxe.Expectation:
-    """No row is dated after its batch's business date (no future dates)."""
+    """No row is dated after its batch's business date (no future dates); an empty (nullable) date passes."""
     return named(
         "not_after_business_date",
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=BUSINESS_DATE_COLUMN, column_B=column, or_equal=True),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=BUSINESS_DATE_COLUMN, column_B=column, or_equal=True, ignore_row_if="either_value_is_missing"
+        ),
+    )
+
+
+def before_business_date(column: str) -> gxe.Expectation:
+    """Every row is dated strictly before its batch's business date (history: the day's own row comes elsewhere)."""
+    return named(
+        "before_business_date",
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=BUSINESS_DATE_COLUMN, column_B=column, or_equal=False),
+    )
+
+
+def not_before(later: str, earlier: str) -> gxe.Expectation:
+    """Where both dates are given, `later` is on or after `earlier` (an end is not before its start)."""
+    return named(
+        "dates_in_order",
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=later, column_B=earlier, or_equal=True, ignore_row_if="either_value_is_missing"
+        ),
     )

@@ -93,7 +93,10 @@ class ExpectParentKeysToExist(_HistoryCheck):
 
 
 class ExpectKnownInstruments(_HistoryCheck):
-    description: str = "Every instrument priced was priced before (a new identifier is a mapping error until released)."
+    description: str = (
+        "Every instrument priced was priced before or has a live price history (a new identifier is a mapping "
+        "error until released)."
+    )
 
 
 class ExpectNoInstrumentMissing(_HistoryCheck):
@@ -101,14 +104,21 @@ class ExpectNoInstrumentMissing(_HistoryCheck):
 
 
 class ExpectPricesNotStale(_HistoryCheck):
-    description: str = "No instrument closes at exactly the same price for N trading days in a row (a frozen feed)."
+    description: str = (
+        "No instrument closes at exactly the same price for N trading days in a row (a frozen feed), daily "
+        "closes and price history read as one series."
+    )
 
 
 class ExpectPriceReturnsWithinRobustBand(_HistoryCheck):
     description: str = (
-        "Each close's log return from the previous live close lies within max(k robust sigmas of the "
-        "instrument's recent returns, a floor): a decimal shift (x100, /100, x10) is caught, a crash is not."
+        "Each close's log return from the previous live close (daily or history) lies within max(k robust sigmas "
+        "of the instrument's recent returns, a floor): a decimal shift (x100, /100, x10) is caught, a crash is not."
     )
+
+
+class ExpectPositionsPriced(_HistoryCheck):
+    description: str = "Every instrument a portfolio holds has a live daily close on the position date (it can be valued)."
 
 
 class ExpectBalancesToReconcile(_HistoryCheck):

@@ -1,4 +1,5 @@
-"""Row-level checks against earlier batches: orphans, prices that are stale or jump, loans that do not reconcile.
+"""Row-level checks against earlier batches: orphans, prices that are stale or jump, unpriced positions, loans that
+do not reconcile.
 
 Each row that breaks a rule is returned with its batch and file line. "Earlier" means live batches (passed or
 loaded) of the same or earlier business dates, so a quarantined day never serves as anyone's history: the gate
@@ -17,6 +18,7 @@ from expectations.custom import (
     ExpectNoInstrumentMissing,
     ExpectNoLoanToVanish,
     ExpectParentKeysToExist,
+    ExpectPositionsPriced,
     ExpectPriceReturnsWithinRobustBand,
     ExpectPricesNotStale,
     batches_under_test,
@@ -43,79 +45,161 @@ def orphan_keys(source: str) -> ExpectParentKeysToExist:
     return ExpectParentKeysToExist(unexpected_rows_query=capped(query))
 
 
-def _price_history(t: Thresholds) -> str:
-    """CTEs `tested` (rows under test) and `hist` (live closes of their instruments, with the previous close)."""
+PRICE_SOURCES = ("market_prices", "market_price_history")
+
+
+def _price_series(source: str, batch_ids: list[str], t: Thresholds) -> str:
+    """CTEs `cur` (batches under test) and `series`: the live closes of the tested instruments, one per day.
+
+    A day's close is the daily `market_prices` row when there is one, else the price history of the most recent
+    delivery (`r.price_date` is the day for both: a daily row is dated on its business date by rule). History
+    batches count from the date they were delivered. Each close carries the previous one, the log return
+    between them, whether it belongs to a batch under test, and its batch and file line.
+    """
     days = int(t.price_history_trading_days * 1.5) + 10
-    return f"""tested as (
-        select x.batch_id, x.source_line, x.instrument_id, x.batch_business_date as d, x.close_price
-        from {{batch}} as x
-    ),
-    hist as (
-        select r.batch_id, r.instrument_id, b.business_date as d, r.close_price,
-               lag(r.close_price) over w as prev_close, lag(b.business_date) over w as prev_d,
-               case when r.close_price > 0 and lag(r.close_price) over w > 0
-                    then ln(r.close_price / lag(r.close_price) over w) end as log_return
-        from raw.market_prices as r join audit.batches as b on b.batch_id = r.batch_id
-        where b.source = 'market_prices' and b.status {LIVE} and {not_replaced('b', 'tested')}
+    replaced = {s: (f" and {not_replaced('b', 'cur')}" if s == source else "") for s in PRICE_SOURCES}
+    branches = "\n        union all\n".join(
+        f"""        select r.batch_id, r.source_line, r.instrument_id, r.price_date as d, r.close_price,
+               {rank} as preference, b.business_date as delivered
+        from raw.{s} as r join audit.batches as b on b.batch_id = r.batch_id
+        where b.source = '{s}' and b.status {LIVE}{replaced[s]}
+          and b.business_date <= (select bounds.hi from bounds)
           and r.instrument_id in (select tested.instrument_id from tested)
-          and b.business_date >= (select min(tested.d) from tested) - {days}
-          and b.business_date <= (select max(tested.d) from tested)
-        window w as (partition by r.instrument_id order by b.business_date)
+          and r.price_date >= (select bounds.lo from bounds) and r.price_date <= (select bounds.hi from bounds)"""
+        for rank, s in enumerate(PRICE_SOURCES)
+    )
+    return f"""cur as ({batches_under_test(batch_ids)}),
+    tested as (select x.instrument_id, x.price_date from {{batch}} as x),
+    bounds as (
+        select min(tested.price_date) - {days} as lo, greatest(max(tested.price_date), (select max(cur.d) from cur)) as hi
+        from tested
+    ),
+    closes as (
+{branches}
+    ),
+    picked as (
+        select closes.*, row_number() over (
+                   partition by closes.instrument_id, closes.d
+                   order by closes.preference, closes.delivered desc, closes.batch_id, closes.source_line) as pick
+        from closes
+    ),
+    series as (
+        select picked.batch_id, picked.source_line, picked.instrument_id, picked.d, picked.close_price,
+               picked.batch_id in (select cur.batch_id from cur) as under_test,
+               lag(picked.close_price) over w as prev_close, lag(picked.d) over w as prev_d,
+               case when picked.close_price > 0 and lag(picked.close_price) over w > 0
+                    then ln(picked.close_price / lag(picked.close_price) over w) end as log_return
+        from picked where picked.pick = 1
+        window w as (partition by picked.instrument_id order by picked.d)
     )"""
 
 
-def price_jump(t: Thresholds) -> ExpectPriceReturnsWithinRobustBand:
-    days = int(t.price_history_trading_days * 1.5) + 10
-    query = f"""with {_price_history(t)},
-    banded as (
-        select tested.batch_id, tested.source_line, tested.instrument_id, tested.close_price, h.prev_close, h.prev_d,
-               h.log_return,
-               (select percentile_cont(0.5) within group (order by abs(e.log_return)) from hist as e
-                where e.instrument_id = tested.instrument_id and e.d < tested.d and e.d >= tested.d - {days}
-                  and e.log_return is not null) as median_abs_return
-        from tested join hist as h
-          on h.batch_id = tested.batch_id and h.instrument_id = tested.instrument_id and h.d = tested.d
-        where h.log_return is not null
+def price_jump(source: str, batch_ids: list[str], t: Thresholds) -> ExpectPriceReturnsWithinRobustBand:
+    """A close whose log return from the previous close lies outside the instrument's robust band.
+
+    The band of a close is max(k * 1.4826 * median |log return| of the `price_history_trading_days` closes before
+    it, a floor), from the same series, so inside a history file every row is judged against the rows before
+    it. The move back after a one-day spike is not a second break (only the spike's row is named). A history
+    row is also judged against the live close that follows it (a history in another unit than the daily
+    prices), and a history row that gives way to another close of the same day (the daily one) must lie
+    within the floor of it. `log_return` is always ln(this row's close / the close it is compared with).
+    """
+    n = t.price_history_trading_days
+    floor = t.price_jump_floor_log_return
+    query = f"""with {_price_series(source, batch_ids, t)},
+    recent as (
+        select series.*, array_agg(abs(series.log_return)) over (
+                   partition by series.instrument_id order by series.d rows between {n} preceding and 1 preceding
+               ) as recent_abs_returns
+        from series
+    ),
+    judged as (
+        select recent.batch_id, recent.source_line, recent.instrument_id, recent.d, recent.close_price,
+               recent.under_test, recent.prev_close, recent.prev_d, recent.log_return, bands.band,
+               abs(recent.log_return) > bands.band as jump
+        from recent cross join lateral (
+            select greatest({t.price_jump_robust_sigmas} * 1.4826 * coalesce(case when abs(recent.log_return) > {floor} then (
+                       select percentile_cont(0.5) within group (order by v.r) from unnest(recent.recent_abs_returns) as v (r)
+                   ) end, 0), {floor}) as band
+        ) as bands
+    ),
+    paired as (
+        select judged.*, lag(judged.jump) over w as prev_jump, lag(judged.log_return) over w as prev_log_return,
+               lag(judged.under_test) over w as prev_under_test, lag(judged.batch_id) over w as prev_batch_id,
+               lag(judged.source_line) over w as prev_source_line
+        from judged window w as (partition by judged.instrument_id order by judged.d)
+    ),
+    breaks as (
+        select paired.* from paired
+        where paired.jump
+          and not (coalesce(paired.prev_jump, false) and abs(paired.log_return + paired.prev_log_return) <= paired.band)
     )
-    select banded.batch_id, banded.source_line, banded.instrument_id, banded.close_price,
-           banded.prev_close as previous_close, banded.prev_d as previous_date,
-           round(cast(banded.log_return as numeric), 4) as log_return,
-           round(cast(greatest({t.price_jump_robust_sigmas} * 1.4826 * coalesce(banded.median_abs_return, 0),
-                               {t.price_jump_floor_log_return}) as numeric), 4) as band
-    from banded
-    where abs(banded.log_return) > greatest({t.price_jump_robust_sigmas} * 1.4826 * coalesce(banded.median_abs_return, 0),
-                                            {t.price_jump_floor_log_return})"""
+    select breaks.batch_id, breaks.source_line, breaks.instrument_id, breaks.d as price_date, breaks.close_price,
+           'previous close' as compared_with, breaks.prev_d as compared_date, breaks.prev_close as compared_close,
+           round(cast(breaks.log_return as numeric), 4) as log_return, round(cast(breaks.band as numeric), 4) as band
+    from breaks where breaks.under_test
+    union all
+    select breaks.prev_batch_id, breaks.prev_source_line, breaks.instrument_id, breaks.prev_d, breaks.prev_close,
+           'next close', breaks.d, breaks.close_price,
+           round(cast(-breaks.log_return as numeric), 4), round(cast(breaks.band as numeric), 4)
+    from breaks where breaks.prev_under_test and not breaks.under_test
+    union all
+    select given.batch_id, given.source_line, given.instrument_id, given.d, given.close_price,
+           'close kept for the day', kept.d, kept.close_price,
+           round(cast(ln(given.close_price / kept.close_price) as numeric), 4), {floor}
+    from picked as given join picked as kept
+      on kept.instrument_id = given.instrument_id and kept.d = given.d and kept.pick = 1
+    where given.pick > 1 and given.batch_id in (select cur.batch_id from cur)
+      and given.close_price > 0 and kept.close_price > 0
+      and abs(ln(given.close_price / kept.close_price)) > {floor}"""
     return ExpectPriceReturnsWithinRobustBand(unexpected_rows_query=capped(query))
 
 
-def stale_price(t: Thresholds) -> ExpectPricesNotStale:
+def stale_price(source: str, batch_ids: list[str], t: Thresholds) -> ExpectPricesNotStale:
+    """A close that ends a run of `stale_trading_days` identical closes of its instrument (history included)."""
     n = t.stale_trading_days
-    query = f"""with {_price_history(t)},
+    query = f"""with {_price_series(source, batch_ids, t)},
     runs as (
-        select hist.*, count(*) over w as n, min(hist.close_price) over w as lo, max(hist.close_price) over w as hi,
-               min(hist.d) over w as since
-        from hist window w as (partition by hist.instrument_id order by hist.d rows between {n - 1} preceding and current row)
+        select series.*, count(*) over w as n, min(series.close_price) over w as lo, max(series.close_price) over w as hi,
+               min(series.d) over w as since
+        from series window w as (partition by series.instrument_id order by series.d rows between {n - 1} preceding and current row)
     )
-    select tested.batch_id, tested.source_line, tested.instrument_id, tested.close_price,
+    select runs.batch_id, runs.source_line, runs.instrument_id, runs.d as price_date, runs.close_price,
            runs.n as same_close_trading_days, runs.since as same_close_since
-    from tested join runs on runs.batch_id = tested.batch_id and runs.instrument_id = tested.instrument_id
-      and runs.d = tested.d
-    where runs.n = {n} and runs.lo = runs.hi"""
+    from runs
+    where runs.under_test and runs.n = {n} and runs.lo = runs.hi"""
     return ExpectPricesNotStale(unexpected_rows_query=capped(query))
 
 
 def unknown_instrument() -> ExpectKnownInstruments:
+    """Once prices or a price history are live, a daily close names an instrument they know."""
+    known = f"""select 1 from raw.{{table}} as r join audit.batches as b on b.batch_id = r.batch_id
+        where r.instrument_id = tested.instrument_id and b.status {LIVE} and b.business_date {{before}} tested.batch_business_date"""
     query = f"""select tested.batch_id, tested.source_line, tested.instrument_id
     from {{batch}} as tested
     where exists (
         select 1 from audit.batches as earlier
-        where earlier.source = 'market_prices' and earlier.status {LIVE} and earlier.business_date < tested.batch_business_date
+        where earlier.status {LIVE} and (
+            (earlier.source = 'market_prices' and earlier.business_date < tested.batch_business_date)
+            or (earlier.source = 'market_price_history' and earlier.business_date <= tested.batch_business_date))
     )
-    and not exists (
-        select 1 from raw.market_prices as r join audit.batches as b on b.batch_id = r.batch_id
-        where r.instrument_id = tested.instrument_id and b.status {LIVE} and b.business_date < tested.batch_business_date
-    )"""
+    and not exists ({known.format(table='market_prices', before='<')})
+    and not exists ({known.format(table='market_price_history', before='<=')})"""
     return ExpectKnownInstruments(unexpected_rows_query=capped(query))
+
+
+def position_unpriced() -> ExpectPositionsPriced:
+    """A position in an instrument without a live daily close on the position date (it cannot be valued)."""
+    last = f"""select max(r.price_date) from raw.{{table}} as r join audit.batches as b on b.batch_id = r.batch_id
+            where r.instrument_id = tested.instrument_id and b.status {LIVE} and r.price_date <= tested.position_date"""
+    query = f"""select tested.batch_id, tested.source_line, tested.portfolio_id, tested.instrument_id, tested.position_date,
+           greatest(({last.format(table='market_prices')}), ({last.format(table='market_price_history')})) as last_close_date
+    from {{batch}} as tested
+    where not exists (
+        select 1 from raw.market_prices as r join audit.batches as b on b.batch_id = r.batch_id
+        where r.instrument_id = tested.instrument_id and r.price_date = tested.position_date and b.status {LIVE}
+    )"""
+    return ExpectPositionsPriced(unexpected_rows_query=capped(query))
 
 
 def _previous_batch(source: str) -> str:

@@ -14,7 +14,16 @@ from great_expectations.expectations.metadata_types import FailureSeverity
 
 from expectations import batch_checks as batch
 from expectations import history_checks as history
-from expectations.common import check_name, contract_expectations, named, not_after_business_date, on_business_date, utc_date_column
+from expectations.common import (
+    before_business_date,
+    check_name,
+    contract_expectations,
+    named,
+    not_after_business_date,
+    not_before,
+    on_business_date,
+    utc_date_column,
+)
 from expectations.config import GateConfig, Severity, Thresholds, load_gate_config
 from warning_models.contract import Cadence, get_source
 
@@ -62,10 +71,23 @@ SOURCE_RULES: dict[str, list[gxe.Expectation]] = {
         on_business_date("price_date"),
         _between("close_price", min_value=0, strict_min=True),
     ],
+    "market_price_history": [
+        before_business_date("price_date"),  # the business date's own close comes in market_prices
+        _between("close_price", min_value=0, strict_min=True),
+    ],
+    "portfolio_positions": [
+        on_business_date("position_date"),  # quantity may be negative (a short position)
+    ],
     "macro_series": [
         not_after_business_date("period_end_date"),
         _regex("series_id", r"^[A-Z]{2}\.[A-Z_]+$"),
         _between("value", min_value=0),
+    ],
+    "macro_crises": [
+        _regex("economy_code", r"^[A-Z]{2}$"),
+        not_after_business_date("crisis_start_date"),
+        not_after_business_date("crisis_end_date"),  # empty while the crisis lasts
+        not_before("crisis_end_date", "crisis_start_date"),
     ],
     "access_events": [
         on_business_date(utc_date_column("event_at")),
@@ -90,14 +112,20 @@ def authenticity_checks(source: str, batch_ids: list[str], t: Thresholds) -> lis
         found.append(named("row_count_drift", batch.metric_drift(source, batch_ids, batch.ROW_COUNT, t)))
     if source in batch.CATEGORY_FIELDS:
         found.append(named("category_drift", batch.category_drift(source, batch_ids, t)))
+    if contract.cadence is Cadence.TRADING_DAYS:
+        found.append(named("trading_day", batch.trading_day(batch_ids)))
     if source == "market_prices":
         found += [
-            named("trading_day", batch.trading_day(batch_ids)),
             named("unknown_instrument", history.unknown_instrument()),
             named("instrument_missing", history.instrument_missing(batch_ids)),
-            named("stale_price", history.stale_price(t)),
-            named("price_jump", history.price_jump(t)),
         ]
+    if source in history.PRICE_SOURCES:  # daily closes and price history are judged as one series
+        found += [
+            named("stale_price", history.stale_price(source, batch_ids, t)),
+            named("price_jump", history.price_jump(source, batch_ids, t)),
+        ]
+    if source == "portfolio_positions":
+        found.append(named("position_unpriced", history.position_unpriced()))
     if source == "loan_performance":
         found += [
             named("balance_reconciliation", history.balance_reconciliation(batch_ids, t)),
