@@ -12,7 +12,8 @@ Alerts, on the index and the portfolios, by the desk's method at 99 %:
 - the traffic light turning yellow or red (the zone of the full window ending today worse than yesterday's;
   a history shorter than the window has its zone stored, not alerted);
 - clustered exceptions: today an exception, with at least ``cluster_min_exceptions`` in the last 10 days;
-- a drawdown from the 252-day peak crossing ``drawdown_medium_pct`` or ``drawdown_high_pct``.
+- a drawdown from the 252-day peak crossing ``drawdown_medium_pct`` or ``drawdown_high_pct`` (again only after
+  ``drawdown_rearm_days`` trading days short of it).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class MarketVarConfig:
     drawdown_medium_pct: float = 10.0
     drawdown_high_pct: float = 20.0
     drawdown_peak_days: int = 252
+    drawdown_rearm_days: int = 20  # a drawdown alert fires again only after this many days under the limit
 
     def __post_init__(self) -> None:
         VarMethod(self.alert_method)  # ValueError on an unknown method
@@ -127,17 +129,16 @@ class Series:
     entity_id: str
     assessments: dict[tuple[VarMethod, float], Assessment]
     gross_exposure: float | None = None  # portfolios: for VaR in currency
-    drawdown_pct: tuple[float, float] | None = None  # (yesterday, today), <= 0
+    drawdown_pct: np.ndarray | None = None  # the last days' drawdowns (%, <= 0), today last
     unpriced_positions: int = 0
 
 
-def _drawdowns(levels: np.ndarray, peak_days: int) -> tuple[float, float] | None:
-    """Drawdown (%) from the trailing peak on the last two days of a level series."""
+def _drawdowns(levels: np.ndarray, peak_days: int) -> np.ndarray | None:
+    """Drawdown (%) from the trailing peak on every day of a level series."""
     if levels.size < 2:
         return None
     peaks = pd.Series(levels).rolling(peak_days, min_periods=1).max().to_numpy()
-    dd = (levels / peaks - 1) * 100
-    return float(dd[-2]), float(dd[-1])
+    return (levels / peaks - 1) * 100
 
 
 def _assess_all(dates: list[dt.date], r: np.ndarray, config: MarketVarConfig) -> dict[tuple[VarMethod, float], Assessment]:
@@ -220,10 +221,12 @@ def _alerts(series: Series, config: MarketVarConfig) -> list[Alert]:
                     kind="market_var_exception_cluster",
                 )
             )
-    if series.drawdown_pct is not None:
-        before_dd, today_dd = series.drawdown_pct
+    if series.drawdown_pct is not None and series.drawdown_pct.size >= 2:
+        today_dd, before_dd = float(series.drawdown_pct[-1]), float(series.drawdown_pct[-2])
+        deepest_before = -float(np.min(series.drawdown_pct[-1 - config.drawdown_rearm_days : -1]))
         for limit, severity in ((config.drawdown_high_pct, Severity.HIGH), (config.drawdown_medium_pct, Severity.MEDIUM)):
-            if -today_dd >= limit > -before_dd:
+            # crossing the limit, and not already beyond it in the rearm window (no alert per wobble)
+            if -today_dd >= limit > deepest_before:
                 alerts.append(
                     Alert(
                         entity_type, series.entity_id, -today_dd, limit, severity,
@@ -290,8 +293,7 @@ def compute(
     index_returns = index["simple_return"].astype(float).to_numpy()
     drawdown = index["drawdown_252d_pct"].astype(float).to_numpy()
     series.append(
-        Series("portfolio", INDEX_ID, _assess_all(index_dates, index_returns, config),
-               drawdown_pct=(float(drawdown[-2]), float(drawdown[-1])))
+        Series("portfolio", INDEX_ID, _assess_all(index_dates, index_returns, config), drawdown_pct=drawdown)
     )
     portfolios, holdings = _portfolios(conn, first, as_of, returns, config)
     series += portfolios
