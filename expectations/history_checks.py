@@ -48,126 +48,113 @@ def orphan_keys(source: str) -> ExpectParentKeysToExist:
 PRICE_SOURCES = ("market_prices", "market_price_history")
 
 
-def _price_series(source: str, batch_ids: list[str], t: Thresholds) -> str:
-    """CTEs `cur` (batches under test) and `series`: the live closes of the tested instruments, one per day.
+def _price_series(source: str, t: Thresholds) -> str:
+    """CTEs `cur` (batches under test), `picked` and `series`: the live closes of the tested instruments.
 
     A day's close is the daily `market_prices` row when there is one, else the price history of the most recent
-    delivery (`r.price_date` is the day for both: a daily row is dated on its business date by rule). History
-    batches count from the date they were delivered. Each close carries the previous one, the log return
-    between them, whether it belongs to a batch under test, and its batch and file line.
+    delivery (`price_date` is the day for both: a daily row is dated on its business date by rule); `picked`
+    holds every candidate with its rank `pick` (1 = used), `series` the closes used, each with the previous
+    one, the log return between them, whether it belongs to a batch under test (`mine`), its batch and line.
+    The queries stay short: the gate stores them with every result, in an index.
     """
     days = int(t.price_history_trading_days * 1.5) + 10
-    replaced = {s: (f" and {not_replaced('b', 'cur')}" if s == source else "") for s in PRICE_SOURCES}
-    branches = "\n        union all\n".join(
-        f"""        select r.batch_id, r.source_line, r.instrument_id, r.price_date as d, r.close_price,
-               {rank} as preference, b.business_date as delivered
+
+    def branch(rank: int, s: str) -> str:
+        mine = f" and {not_replaced('b', 'cur')}" if s == source else ""
+        return f"""select r.batch_id, r.source_line, r.instrument_id, r.price_date as d, r.close_price,
+          {rank} as pref, b.business_date as got
         from raw.{s} as r join audit.batches as b on b.batch_id = r.batch_id
-        where b.source = '{s}' and b.status {LIVE}{replaced[s]}
-          and b.business_date <= (select bounds.hi from bounds)
-          and r.instrument_id in (select tested.instrument_id from tested)
-          and r.price_date >= (select bounds.lo from bounds) and r.price_date <= (select bounds.hi from bounds)"""
-        for rank, s in enumerate(PRICE_SOURCES)
-    )
-    return f"""cur as ({batches_under_test(batch_ids)}),
-    tested as (select x.instrument_id, x.price_date from {{batch}} as x),
-    bounds as (
-        select min(tested.price_date) - {days} as lo, greatest(max(tested.price_date), (select max(cur.d) from cur)) as hi
-        from tested
+        where b.source = '{s}' and b.status {LIVE}{mine} and b.business_date <= (select k.hi from k)
+          and r.instrument_id = any(cast((select k.ids from k) as text[]))
+          and r.price_date between (select k.lo from k) and (select k.hi from k)"""
+
+    return f"""cur as (
+        select b.batch_id, b.business_date as d from audit.batches as b
+        where b.batch_id in (select x.batch_id from {{batch}} as x)
     ),
-    closes as (
-{branches}
+    k as (
+        select min(x.price_date) - {days} as lo, greatest(max(x.price_date), (select max(cur.d) from cur)) as hi,
+          array_agg(distinct x.instrument_id) as ids
+        from {{batch}} as x
     ),
     picked as (
-        select closes.*, row_number() over (
-                   partition by closes.instrument_id, closes.d
-                   order by closes.preference, closes.delivered desc, closes.batch_id, closes.source_line) as pick
-        from closes
+        select c.*, c.batch_id in (select cur.batch_id from cur) as mine,
+          row_number() over (partition by c.instrument_id, c.d order by c.pref, c.got desc, c.batch_id, c.source_line) as pick
+        from ({branch(0, PRICE_SOURCES[0])}
+        union all {branch(1, PRICE_SOURCES[1])}) as c
     ),
     series as (
-        select picked.batch_id, picked.source_line, picked.instrument_id, picked.d, picked.close_price,
-               picked.batch_id in (select cur.batch_id from cur) as under_test,
-               lag(picked.close_price) over w as prev_close, lag(picked.d) over w as prev_d,
-               case when picked.close_price > 0 and lag(picked.close_price) over w > 0
-                    then ln(picked.close_price / lag(picked.close_price) over w) end as log_return
-        from picked where picked.pick = 1
-        window w as (partition by picked.instrument_id order by picked.d)
+        select p.batch_id, p.source_line, p.instrument_id, p.d, p.close_price, p.mine,
+          lag(p.close_price) over w as prev_close, lag(p.d) over w as prev_d,
+          ln(p.close_price / nullif(lag(p.close_price) over w, 0)) as r
+        from picked as p where p.pick = 1 and p.close_price > 0
+        window w as (partition by p.instrument_id order by p.d)
     )"""
 
 
-def price_jump(source: str, batch_ids: list[str], t: Thresholds) -> ExpectPriceReturnsWithinRobustBand:
-    """A close whose log return from the previous close lies outside the instrument's robust band.
+def price_jump(source: str, t: Thresholds) -> ExpectPriceReturnsWithinRobustBand:
+    """A close whose log return `r` from the previous close lies outside the instrument's robust band.
 
-    The band of a close is max(k * 1.4826 * median |log return| of the `price_history_trading_days` closes before
-    it, a floor), from the same series, so inside a history file every row is judged against the rows before
-    it. The move back after a one-day spike is not a second break (only the spike's row is named). A history
-    row is also judged against the live close that follows it (a history in another unit than the daily
+    The band of a close is max(k * 1.4826 * median |r| of the `price_history_trading_days` closes before it, a
+    floor), from the same series, so inside a history file every row is judged against the rows before it.
+    The move back after a one-day spike is not a second break (only the spike's row is named). A history row
+    is also judged against the live close that follows it (a history in another unit than the daily
     prices), and a history row that gives way to another close of the same day (the daily one) must lie
     within the floor of it. `log_return` is always ln(this row's close / the close it is compared with).
     """
     n = t.price_history_trading_days
     floor = t.price_jump_floor_log_return
-    query = f"""with {_price_series(source, batch_ids, t)},
+    sigmas = t.price_jump_robust_sigmas * 1.4826
+    query = f"""with {_price_series(source, t)},
     recent as (
-        select series.*, array_agg(abs(series.log_return)) over (
-                   partition by series.instrument_id order by series.d rows between {n} preceding and 1 preceding
-               ) as recent_abs_returns
-        from series
+        select s.*, array_agg(abs(s.r)) over (partition by s.instrument_id order by s.d
+          rows between {n} preceding and 1 preceding) as rs
+        from series as s
     ),
-    judged as (
-        select recent.batch_id, recent.source_line, recent.instrument_id, recent.d, recent.close_price,
-               recent.under_test, recent.prev_close, recent.prev_d, recent.log_return, bands.band,
-               abs(recent.log_return) > bands.band as jump
-        from recent cross join lateral (
-            select greatest({t.price_jump_robust_sigmas} * 1.4826 * coalesce(case when abs(recent.log_return) > {floor} then (
-                       select percentile_cont(0.5) within group (order by v.r) from unnest(recent.recent_abs_returns) as v (r)
-                   ) end, 0), {floor}) as band
-        ) as bands
+    banded as (
+        select e.*, greatest({sigmas} * coalesce(case when abs(e.r) > {floor} then
+          (select percentile_cont(0.5) within group (order by v) from unnest(e.rs) as v) end, 0), {floor}) as band
+        from recent as e
     ),
     paired as (
-        select judged.*, lag(judged.jump) over w as prev_jump, lag(judged.log_return) over w as prev_log_return,
-               lag(judged.under_test) over w as prev_under_test, lag(judged.batch_id) over w as prev_batch_id,
-               lag(judged.source_line) over w as prev_source_line
-        from judged window w as (partition by judged.instrument_id order by judged.d)
+        select j.*, lag(j.jump) over w as prev_jump, lag(j.r) over w as prev_r, lag(j.mine) over w as prev_mine,
+          lag(j.batch_id) over w as prev_batch_id, lag(j.source_line) over w as prev_line
+        from (select e.*, abs(e.r) > e.band as jump from banded as e) as j
+        window w as (partition by j.instrument_id order by j.d)
     ),
     breaks as (
-        select paired.* from paired
-        where paired.jump
-          and not (coalesce(paired.prev_jump, false) and abs(paired.log_return + paired.prev_log_return) <= paired.band)
+        select * from paired as j
+        where j.jump and not (coalesce(j.prev_jump, false) and abs(j.r + j.prev_r) <= j.band)
     )
-    select breaks.batch_id, breaks.source_line, breaks.instrument_id, breaks.d as price_date, breaks.close_price,
-           'previous close' as compared_with, breaks.prev_d as compared_date, breaks.prev_close as compared_close,
-           round(cast(breaks.log_return as numeric), 4) as log_return, round(cast(breaks.band as numeric), 4) as band
-    from breaks where breaks.under_test
+    select j.batch_id, j.source_line, j.instrument_id, j.d as price_date, j.close_price,
+      'previous close' as compared_with, j.prev_d as compared_date, j.prev_close as compared_close,
+      round(cast(j.r as numeric), 4) as log_return, round(cast(j.band as numeric), 4) as band
+    from breaks as j where j.mine
     union all
-    select breaks.prev_batch_id, breaks.prev_source_line, breaks.instrument_id, breaks.prev_d, breaks.prev_close,
-           'next close', breaks.d, breaks.close_price,
-           round(cast(-breaks.log_return as numeric), 4), round(cast(breaks.band as numeric), 4)
-    from breaks where breaks.prev_under_test and not breaks.under_test
+    select j.prev_batch_id, j.prev_line, j.instrument_id, j.prev_d, j.prev_close, 'next close', j.d, j.close_price,
+      round(cast(-j.r as numeric), 4), round(cast(j.band as numeric), 4)
+    from breaks as j where j.prev_mine and not j.mine
     union all
-    select given.batch_id, given.source_line, given.instrument_id, given.d, given.close_price,
-           'close kept for the day', kept.d, kept.close_price,
-           round(cast(ln(given.close_price / kept.close_price) as numeric), 4), {floor}
-    from picked as given join picked as kept
-      on kept.instrument_id = given.instrument_id and kept.d = given.d and kept.pick = 1
-    where given.pick > 1 and given.batch_id in (select cur.batch_id from cur)
-      and given.close_price > 0 and kept.close_price > 0
-      and abs(ln(given.close_price / kept.close_price)) > {floor}"""
+    select g.batch_id, g.source_line, g.instrument_id, g.d, g.close_price, 'close kept for the day', u.d, u.close_price,
+      round(cast(ln(g.close_price / u.close_price) as numeric), 4), {floor}
+    from picked as g join picked as u on u.instrument_id = g.instrument_id and u.d = g.d and u.pick = 1
+    where g.pick > 1 and g.mine and g.close_price > 0 and u.close_price > 0
+      and abs(ln(g.close_price / u.close_price)) > {floor}"""
     return ExpectPriceReturnsWithinRobustBand(unexpected_rows_query=capped(query))
 
 
-def stale_price(source: str, batch_ids: list[str], t: Thresholds) -> ExpectPricesNotStale:
+def stale_price(source: str, t: Thresholds) -> ExpectPricesNotStale:
     """A close that ends a run of `stale_trading_days` identical closes of its instrument (history included)."""
     n = t.stale_trading_days
-    query = f"""with {_price_series(source, batch_ids, t)},
+    query = f"""with {_price_series(source, t)},
     runs as (
-        select series.*, count(*) over w as n, min(series.close_price) over w as lo, max(series.close_price) over w as hi,
-               min(series.d) over w as since
-        from series window w as (partition by series.instrument_id order by series.d rows between {n - 1} preceding and current row)
+        select s.*, count(*) over w as n, min(s.close_price) over w as lo, max(s.close_price) over w as hi,
+          min(s.d) over w as since
+        from series as s window w as (partition by s.instrument_id order by s.d rows between {n - 1} preceding and current row)
     )
     select runs.batch_id, runs.source_line, runs.instrument_id, runs.d as price_date, runs.close_price,
-           runs.n as same_close_trading_days, runs.since as same_close_since
-    from runs
-    where runs.under_test and runs.n = {n} and runs.lo = runs.hi"""
+      runs.n as same_close_trading_days, runs.since as same_close_since
+    from runs where runs.mine and runs.n = {n} and runs.lo = runs.hi"""
     return ExpectPricesNotStale(unexpected_rows_query=capped(query))
 
 

@@ -121,8 +121,8 @@ def authenticity_checks(source: str, batch_ids: list[str], t: Thresholds) -> lis
         ]
     if source in history.PRICE_SOURCES:  # daily closes and price history are judged as one series
         found += [
-            named("stale_price", history.stale_price(source, batch_ids, t)),
-            named("price_jump", history.price_jump(source, batch_ids, t)),
+            named("stale_price", history.stale_price(source, t)),
+            named("price_jump", history.price_jump(source, t)),
         ]
     if source == "portfolio_positions":
         found.append(named("position_unpriced", history.position_unpriced()))

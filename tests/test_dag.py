@@ -50,7 +50,7 @@ def test_sources_wait_for_the_sources_their_checks_read(dagbag) -> None:  # type
     dag = dagbag.dags["ews_daily"]
     for source, upstream in UPSTREAM.items():
         assert {f"ingest.{u}" for u in upstream} <= dag.get_task(f"ingest.{source}").upstream_task_ids
-    assert dag.get_task("ingest.market_prices").upstream_task_ids == {"migrate"}
+    assert dag.get_task("ingest.market_price_history").upstream_task_ids == {"migrate"}  # no upstream source
 
 
 def test_dag_file_has_no_top_level_io() -> None:

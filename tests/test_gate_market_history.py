@@ -303,3 +303,33 @@ def test_a_crisis_ending_before_it_starts_is_quarantined_naming_the_rule(warehou
     assert _one(warehouse, "select detail -> 'failed_checks' from audit.batches where source = 'macro_crises'")[0] == [
         "dates_in_order", "not_after_business_date", "value_format"
     ]
+
+
+# --- every check's stored form fits audit.dq_results --------------------------------------------------------
+
+
+def test_every_check_of_a_full_chunk_fits_the_results_index(warehouse: str) -> None:
+    """audit.dq_results keys a result by its kwargs (a check's SQL, batch ids included): a chunk of 40 batches must
+    fit its primary-key index, with room to spare."""
+    import json
+    import secrets
+
+    from expectations import build_suite
+    from warning_models.contract import SOURCES
+    from warning_models.gate import CHUNK
+
+    with psycopg2.connect(warehouse) as conn, conn.cursor() as cur:
+        cur.execute("create temp table results (like audit.dq_results including defaults including indexes)")
+        for source in SOURCES:
+            ids = [f"{source}:2025-{1 + k // 28:02d}-{1 + k % 28:02d}:{secrets.token_hex(6)}" for k in range(CHUNK)]
+            for e in build_suite(source, ids).expectations:
+                kwargs = {k: v for k, v in e.configuration.kwargs.items() if k not in ("batch_id", "result_format")}
+                cur.execute(
+                    "insert into results (batch_id, suite_name, expectation_type, column_name, kwargs, success)"
+                    " values (%s, %s, %s, %s, %s, true)",
+                    (ids[0], f"raw_{source}", e.meta["check"], "", json.dumps(kwargs, sort_keys=True, default=str)),
+                )
+        # the whole key must stay under btree's 2,704 bytes; keep the (compressed) SQL well inside it
+        cur.execute("select expectation_type, suite_name, pg_column_size(kwargs) from results order by 3 desc limit 1")
+        check, suite, size = cur.fetchone()
+    assert size < 2400, f"{suite}.{check}: {size} bytes"

@@ -45,6 +45,7 @@ def test_ewma_variance_matches_the_recursion_loop() -> None:
     np.testing.assert_allclose(ewma_variance(r), expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("kwargs", [{"lam": 1.0}, {"lam": 0.0}, {"seed_returns": 0}])
 def test_ewma_rejects_bad_arguments(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         ewma_variance([0.01, 0.02], **kwargs)
