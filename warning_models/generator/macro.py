@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from warning_models.generator.span import Span
+from warning_models.macro.hp_filter import hp_trend
 from warning_models.generator.truth import Domain, EntityType, Episode, EpisodeKind
 from warning_models.generator.writer import Batch, fmt_fixed
 
@@ -90,17 +91,6 @@ def shift_quarters(day: dt.date, quarters: int) -> dt.date:
     """Quarter end ``quarters`` after the end of the quarter containing ``day``."""
     index = day.year * 4 + (day.month - 1) // 3 + quarters
     return quarter_end(index // 4, index % 4 + 1)
-
-
-def hp_trend(y: np.ndarray, lam: float = HP_LAMBDA) -> np.ndarray:
-    """Two-sided Hodrick-Prescott trend."""
-    n = len(y)
-    if n < 3:
-        return np.asarray(y, dtype=np.float64).copy()
-    d = np.zeros((n - 2, n))
-    idx = np.arange(n - 2)
-    d[idx, idx], d[idx, idx + 1], d[idx, idx + 2] = 1.0, -2.0, 1.0
-    return np.linalg.solve(np.eye(n) + lam * d.T @ d, np.asarray(y, dtype=np.float64))
 
 
 def one_sided_hp_gap(y: np.ndarray, at: list[int], lam: float = HP_LAMBDA) -> np.ndarray:

@@ -187,6 +187,18 @@ def severity_for(value: float, medium: float, high: float, *, strict_medium: boo
 # --------------------------------------------------------------------------------------------- data helpers
 
 
+def previous_run_params(conn: psycopg2.extensions.connection, indicator: str, as_of: dt.date) -> dict[str, Any] | None:
+    """The params of the indicator's latest run before ``as_of`` (the model in force the day before), if any."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "select params from warning.model_runs where indicator = %s and as_of_date < %s "
+            "order by as_of_date desc limit 1",
+            (indicator, as_of),
+        )
+        row = cur.fetchone()
+    return None if row is None else row[0]
+
+
 def read_frame(conn: psycopg2.extensions.connection, sql: str, params: tuple[Any, ...]) -> pd.DataFrame:
     """Run a parameterised query and return its rows as a DataFrame (columns named by the query)."""
     with conn.cursor() as cur:

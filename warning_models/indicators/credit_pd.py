@@ -69,6 +69,7 @@ from warning_models.indicators.base import (
     Severity,
     TableRows,
     config_from_env,
+    previous_run_params,
     data_hash,
     fmt,
     read_frame,
@@ -276,16 +277,10 @@ def fit_pd_scorecard(conn: psycopg2.extensions.connection, as_of: dt.date, confi
 
 def _prior_fit(conn: psycopg2.extensions.connection, as_of: dt.date) -> Fit | None:
     """The scorecard in force the day before: the latest run of this indicator before ``as_of``."""
-    with conn.cursor() as cur:
-        cur.execute(
-            "select params from warning.model_runs where indicator = %s and as_of_date < %s "
-            "order by as_of_date desc limit 1",
-            (INDICATOR, as_of),
-        )
-        row = cur.fetchone()
-    if row is None or "scorecard" not in row[0]:
+    params = previous_run_params(conn, INDICATOR, as_of)
+    if params is None or "scorecard" not in params:
         return None
-    return Fit.from_params(row[0])
+    return Fit.from_params(params)
 
 
 # ----------------------------------------------------------------------------------------------- daily scoring

@@ -35,6 +35,7 @@ from warning_models.indicators.base import (
     Severity,
     TableRows,
     config_from_env,
+    previous_run_params,
     data_hash,
     read_frame,
     severity_for,
@@ -189,16 +190,9 @@ class PriorFit:
 
 
 def _prior_fit(conn: psycopg2.extensions.connection, as_of: dt.date) -> PriorFit | None:
-    with conn.cursor() as cur:
-        cur.execute(
-            "select params from warning.model_runs where indicator = %s and as_of_date < %s "
-            "order by as_of_date desc limit 1",
-            (INDICATOR, as_of),
-        )
-        row = cur.fetchone()
-    if row is None or "regime_params" not in row[0]:
+    stored = previous_run_params(conn, INDICATOR, as_of)
+    if stored is None or "regime_params" not in stored:
         return None
-    stored = row[0]
     return PriorFit(
         {k: float(v) for k, v in stored["regime_params"].items()},
         dt.date.fromisoformat(stored["fitted_through"]),

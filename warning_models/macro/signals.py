@@ -28,6 +28,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from warning_models.credit.validation import auc
 from warning_models.macro.crisis_windows import TARGET, USABLE
 
 Criterion = Literal["noise_to_signal", "relative_usefulness"]
@@ -128,12 +129,8 @@ def auroc(scores: Iterable, target: Iterable) -> float:
     if x.shape != y.shape:
         raise ValueError(f"scores and target differ in length ({x.shape} vs {y.shape})")
     keep = ~np.isnan(x) & ~np.isnan(y)
-    x, pos = x[keep], y[keep] == 1
-    n1, n0 = int(pos.sum()), int((~pos).sum())
-    if n1 == 0 or n0 == 0:
-        return math.nan
-    ranks = pd.Series(x).rank(method="average").to_numpy()
-    return float((ranks[pos].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
+    area = auc(y[keep] == 1, x[keep])
+    return math.nan if area is None else area
 
 
 @dataclass(frozen=True)

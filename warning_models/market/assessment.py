@@ -13,7 +13,6 @@ those holdings (``marts.fct_portfolio_days``), the Basel backtesting basis.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,11 +140,11 @@ def assess_portfolio(
     tomorrow = forecast(days[-1])
     if tomorrow is None:
         return None
-    outcome_days = days[1:][-(settings.backtest_days + 1) :]
+    first_outcome = max(1, len(days) - settings.backtest_days - 1)
+    outcome_days = days[first_outcome:]
     forecasts = np.full(len(outcome_days), np.nan)
-    previous_of: Callable[[int], dt.date] = lambda i: days[days.index(outcome_days[i]) - 1]  # noqa: E731
     for i in range(len(outcome_days)):
-        made = forecast(previous_of(i))
+        made = forecast(days[first_outcome + i - 1])  # the holdings of the previous holding day
         if made is not None:
             forecasts[i] = made[0]
     outcomes = realised.reindex(outcome_days).to_numpy(dtype=float)
