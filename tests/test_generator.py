@@ -388,6 +388,8 @@ def test_small_span_still_places_market_and_access_episodes(small: Bank) -> None
     (stress,) = small.episodes("market")
     first, last = dt.date.fromisoformat(stress["onset_date"]), dt.date.fromisoformat(stress["end_date"])
     assert small.dates[0] < first <= last <= small.dates[-1] and is_trading_day(first) and is_trading_day(last)
+    trough = dt.date.fromisoformat(stress["event_date"])  # the day the market's fall is deepest
+    assert first <= trough <= last and is_trading_day(trough)
     for e in small.episodes("access"):
         onset, event, end = (dt.date.fromisoformat(e[k]) for k in ("onset_date", "event_date", "end_date"))
         assert small.dates[0] <= onset < event <= end <= small.dates[-1]

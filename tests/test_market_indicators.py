@@ -11,7 +11,15 @@ import psycopg2
 import psycopg2.extensions
 import pytest
 
-from tests.indicator_fixtures import LoanBook, TradingBook, load_marts, market_index_days, portfolio_marts
+from tests.indicator_fixtures import (
+    LoanBook,
+    MarketPath,
+    TradingBook,
+    copy_frame,
+    load_marts,
+    market_index_days,
+    portfolio_marts,
+)
 from warning_models.indicators import market_regime, market_var
 from warning_models.publish import publish
 from warning_models.warehouse import connect
@@ -137,6 +145,29 @@ def test_market_var_uses_nothing_after_as_of(conn: psycopg2.extensions.connectio
     assert after.tables[0].rows == before.tables[0].rows and after.tables[1].rows == before.tables[1].rows
 
 
+def test_market_var_drawdown_alert_rearms_only_after_days_short_of_the_limit(
+    conn: psycopg2.extensions.connection,
+) -> None:
+    index = market_index_days()
+    days = [d for d in index["price_date"] if dt.date(2023, 12, 1) <= d <= dt.date(2024, 2, 29)]
+    # 21 days at 5 %, cross 10 %, wobble back under and over, 20 days at 8 %, cross again
+    path = [-5.0] * 21 + [-10.5, -9.5, -10.2] + [-8.0] * 20 + [-10.4]
+    with conn.cursor() as cur:
+        for day, drawdown in zip(days, path, strict=False):
+            cur.execute("update marts.fct_market_index_days set drawdown_252d_pct = %s where price_date = %s",
+                        (drawdown, day))
+
+    def fired(i: int) -> bool:
+        return market_var.compute(conn, days[i]).alert_for("MARKET", "market_drawdown") is not None
+
+    first, wobble, again = 21, 23, len(path) - 1
+    assert fired(first) and "crossing 10 %" in str(market_var.compute(conn, days[first]).alerts)
+    assert not fired(first + 1) and not fired(wobble)  # under, then over again within the rearm window
+    assert fired(again)  # 20 trading days short of the limit: armed again
+    shorter = market_var.MarketVarConfig(drawdown_rearm_days=1)
+    assert market_var.compute(conn, days[wobble], shorter).alert_for("MARKET", "market_drawdown") is not None
+
+
 # ------------------------------------------------------------------------------------------------ regime
 
 
@@ -167,3 +198,19 @@ def test_market_regime_keeps_filtered_and_smoothed_apart(conn: psycopg2.extensio
     # the first day of the stress: the filtered probability is what was knowable, the smoothed one is hindsight
     onset = next(d for d in days if d["price_date"] == dt.date(2024, 6, 3))
     assert onset["smoothed_high_prob"] > onset["filtered_high_prob"]
+
+
+def test_market_regime_a_calm_market_drifting_louder_is_not_stress(conn: psycopg2.extensions.connection) -> None:
+    # calm 0.8 % a day, then months at 1.4 %: a distinct regime by the fit, but not a stressed market
+    drifting = MarketPath(episodes=((dt.date(2024, 3, 1), dt.date(2024, 8, 30), 0.014),))
+    with conn.cursor() as cur:
+        cur.execute("delete from marts.fct_market_index_days")
+        cur.execute("delete from warning.model_runs where indicator = %s", (market_regime.INDICATOR,))
+    copy_frame(conn, "marts.fct_market_index_days", market_index_days(drifting))
+    day = dt.date(2024, 6, 28)
+    result = market_regime.compute(conn, day)
+    stats = result.run.fit_stats
+    assert result.values[0].value >= 0.8 and stats["regimes_distinct"]
+    assert stats["ewma_vol_multiple_of_calm"] < 2 and result.alerts == []
+    loose = market_regime.compute(conn, day, market_regime.MarketRegimeConfig(min_vol_multiple=1.0))
+    assert loose.alert_for("MARKET") is not None

@@ -2,7 +2,9 @@
 
 Log return of instrument i on trading day t: beta_i * m_t + e_it. The market return m_t has sigma ~0.9 %/day,
 except in the stress period (25-35 trading days in the second half of the span, at least 70 trading days
-after its start when the span allows) where sigma is ~3 %/day with a negative drift.
+after its start when the span allows) where sigma is ~3 %/day with a negative drift. The truth's episode runs
+from the period's first to its last day; its event is the trough (the day the market's fall is deepest), the
+day a warning should come before.
 
 Before the span lie ``history_trading_days`` calm trading days (same calendar and model, no stress; the
 market's sigma varies slowly around ~0.9 %/day and returns to it at the span), delivered once as
@@ -91,6 +93,7 @@ class MarketSimulator:
         is_bond = np.array([False] * n_equities + [True] * n_bonds)
         days = span.trading_days
         self.stress = place_stress(len(days), rng, p)
+        self.trough_index = 0  # set below when there is a stress period
         beta = np.where(is_bond, rng.uniform(*p.bond_beta, n_instruments), rng.uniform(*p.equity_beta, n_instruments))
         idio = np.where(
             is_bond,
@@ -114,6 +117,8 @@ class MarketSimulator:
                 if p.stress_fall_pct[0] <= -100 * market[s].sum() <= p.stress_fall_pct[1]:
                     break
                 market[s] = drift[s] + sigma[s] * rng.standard_normal(self.stress.length)
+            # the stress's event is its trough: the day the market's fall over the period is deepest
+            self.trough_index = self.stress.first_index + int(np.argmin(np.cumsum(market[s])))
         eps = rng.standard_normal((len(days), n_instruments)) * idio[None, :] * idio_scale[:, None]
         log_returns = market[:, None] * beta[None, :] + eps - 0.5 * idio[None, :] ** 2
         log_returns[:1] = 0.0  # the first trading day closes at the start prices
@@ -183,6 +188,7 @@ class MarketSimulator:
         days = self.span.trading_days
         first = days[self.stress.first_index]
         last = days[self.stress.first_index + self.stress.length - 1]
+        trough = days[self.trough_index]
         return [
             Episode(
                 episode_id="market-stress-1",
@@ -191,7 +197,7 @@ class MarketSimulator:
                 entity_type=EntityType.MARKET,
                 entity_id="MARKET",
                 onset_date=first,
-                event_date=first,
+                event_date=trough,  # the lead time of a warning is measured to the market's trough
                 end_date=last,
             )
         ]

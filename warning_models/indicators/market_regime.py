@@ -65,6 +65,7 @@ class MarketRegimeConfig:
     calm_stay_prob: float = 0.97  # data-driven starting point: P(stay calm), P(stay stressed)
     stress_stay_prob: float = 0.9
     min_variance_ratio: float = 2.0  # regimes whose variances differ less are not "calm" vs "stress": no alert
+    min_vol_multiple: float = 2.0  # and the day's EWMA volatility must be at least this multiple of the calm one
     lookback_days: int = 5  # the explanation compares with the probability this many trading days earlier
     alert_medium_prob: float = 0.8
     alert_high_prob: float = 0.95
@@ -245,9 +246,12 @@ def compute(
     high_vol = float(np.sqrt(high_var) * annualise)
     last_date: dt.date = frame["price_date"].iloc[-1]
 
+    # a probability near 1 of a regime only a little louder than calm is not stress: today's volatility must be
+    # a clear multiple of the calm regime's (a slow drift of a calm market's volatility stays under it)
+    vol_multiple = ewma_vol / calm_vol if calm_vol > 0 else float("inf")
     alerts: list[Alert] = []
     severity = severity_for(prob, config.alert_medium_prob, config.alert_high_prob)
-    if severity is not None and regimes_distinct:
+    if severity is not None and regimes_distinct and vol_multiple >= config.min_vol_multiple:
         threshold = config.alert_high_prob if severity is Severity.HIGH else config.alert_medium_prob
         back = min(config.lookback_days, len(y) - 1)
         recent = y[-back:]
@@ -260,7 +264,7 @@ def compute(
                 severity,
                 f"Filtered probability of the high-variance regime {prob:.2f} on {last_date.isoformat()} crossed "
                 f"{threshold:.2f} (it was {float(fit.filtered_high[-1 - back]):.2f} {back} trading days earlier): "
-                f"EWMA volatility {ewma_vol:.1f} % annualised vs {calm_vol:.1f} % in the calm regime "
+                f"EWMA volatility {ewma_vol:.1f} % annualised, {vol_multiple:.1f}x the calm regime's {calm_vol:.1f} % "
                 f"({high_vol:.1f} % in the high-variance one); the last {back} daily returns ranged "
                 f"{recent.min():+.2f} % to {recent.max():+.2f} %.",
             )
@@ -301,6 +305,7 @@ def compute(
             "high_vol_annualised_pct": high_vol,
             "ewma_lambda": config.ewma_lambda,
             "ewma_vol_annualised_pct": ewma_vol,
+            "ewma_vol_multiple_of_calm": vol_multiple,
             "latest_return_date": last_date.isoformat(),
             "high_regime_share": float(np.mean(fit.filtered_high > 0.5)),
         },
