@@ -17,7 +17,8 @@ MARTS_DDL = """
 create schema if not exists marts;
 drop table if exists marts.fct_loan_days, marts.fct_market_index_days, marts.fct_instrument_returns,
     marts.fct_credit_to_gdp_quarters, marts.fct_user_days, marts.fct_portfolio_positions, marts.fct_portfolio_days,
-    marts.fct_macro_indicator_quarters, marts.dim_systemic_crises;
+    marts.fct_macro_indicator_quarters, marts.dim_systemic_crises, marts.fct_user_hours, marts.dim_access_users,
+    marts.dim_access_user_objects;
 create table marts.fct_macro_indicator_quarters (
     economy_quarter_key text primary key, economy_code text, period_end_date date, credit_to_gdp_pct double precision,
     credit_to_gdp_change_4q_pp double precision, credit_growth_yoy_pct double precision,
@@ -52,7 +53,14 @@ create table marts.fct_user_days (
     user_day_key text primary key, user_id text, activity_date date, events_count bigint, rows_read bigint,
     select_count bigint, export_count bigint, failed_login_count bigint, off_hours_events_count bigint,
     sensitive_object_events_count bigint, distinct_objects_count bigint, distinct_ips_count bigint,
-    new_ip_count bigint);
+    new_ip_count bigint, new_network_count bigint, new_sensitive_object_count bigint,
+    max_session_failed_logins_count bigint);
+create table marts.fct_user_hours (
+    user_hour_key text primary key, user_id text, activity_date date, hour_of_day integer, events_count bigint);
+create table marts.dim_access_users (user_id text primary key, peer_group text, first_event_date date);
+create table marts.dim_access_user_objects (
+    user_object_key text primary key, user_id text, object_name text, is_sensitive_object boolean,
+    first_seen_date date);
 create table marts.fct_npl_ratio_days (
     npl_day_key text primary key, performance_date date, segment text, is_month_end boolean, loans_count integer,
     balance_amount numeric, npl_loans_count integer, npl_balance_amount numeric, npl_ratio_pct double precision,
@@ -460,12 +468,55 @@ def user_days(spec: UserActivity = UserActivity()) -> pd.DataFrame:
     # an ordinary busy day: twice the usual work, nothing else unusual
     for column in ("events_count", "rows_read", "select_count", "off_hours_events_count"):
         scale(spec.busy, column, 2)
+    # the newer columns come from their own generator, so the columns above keep their values
+    extra = np.random.default_rng(spec.seed + 1)
+    out["new_network_count"] = out["new_ip_count"] * (extra.uniform(size=len(out)) < 0.5)
+    out["new_sensitive_object_count"] = 0
+    out["max_session_failed_logins_count"] = np.minimum(out["failed_login_count"], 1)
+    out.loc[insider_day, ["new_network_count", "new_sensitive_object_count"]] = [1, 2]
     for user, values in spec.overrides.items():
         mask = on_day & (out["user_id"] == user)
         for column, value in values.items():
             out.loc[mask, column] = value
     out.insert(0, "user_day_key", out["user_id"] + ":" + out["activity_date"].astype(str))
     return out
+
+
+def user_hours(days: pd.DataFrame, seed: int = 5) -> pd.DataFrame:
+    """Each user-day's events spread over hours: off-hours events over 20h-06h, the rest over the user's own
+    working hours (a start between 7h and 10h, nine hours long)."""
+    rng = np.random.default_rng(seed)
+    users = sorted(days["user_id"].unique())
+    first_hour = dict(zip(users, rng.integers(7, 11, len(users)).tolist()))
+    night = np.r_[20:24, 0:7]
+    frames = []
+    for user, activity_date, events, off in days[
+        ["user_id", "activity_date", "events_count", "off_hours_events_count"]
+    ].itertuples(index=False):
+        counts = np.zeros(24, dtype=np.int64)
+        day_hours = np.arange(first_hour[user], first_hour[user] + 9)
+        np.add.at(counts, rng.choice(day_hours, int(events) - int(off)), 1)
+        np.add.at(counts, rng.choice(night, int(off)), 1)
+        active = np.flatnonzero(counts)
+        frames.append(pd.DataFrame({"user_id": user, "activity_date": activity_date, "hour_of_day": active,
+                                    "events_count": counts[active]}))
+    out = pd.concat(frames, ignore_index=True)
+    out.insert(0, "user_hour_key", out["user_id"] + ":" + out["activity_date"].astype(str) + ":" + out["hour_of_day"].astype(str))
+    return out
+
+
+def access_users(days: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Peer groups (three, by user number) and the sensitive objects each user uses: the odd users one each
+    from the first day; the insider two more on the insider day, which none of its peers use."""
+    spec = UserActivity()
+    first = days.groupby("user_id")["activity_date"].min()
+    users = pd.DataFrame({"user_id": first.index, "peer_group": [f"group{int(u[1:]) % 3}" for u in first.index],
+                          "first_event_date": first.to_numpy()})
+    rows = [(u, "core.customer_pii", True, first[u]) for u in first.index if int(u[1:]) % 2]
+    rows += [(spec.insider, o, True, spec.day) for o in ("hr.salaries", "cards.card_numbers")]
+    objects = pd.DataFrame(rows, columns=["user_id", "object_name", "is_sensitive_object", "first_seen_date"])
+    objects.insert(0, "user_object_key", objects["user_id"] + ":" + objects["object_name"])
+    return users, objects
 
 
 def load_marts(conn: psycopg2.extensions.connection, book: LoanBook = LoanBook()) -> None:
@@ -482,7 +533,12 @@ def load_marts(conn: psycopg2.extensions.connection, book: LoanBook = LoanBook()
     panel, crises = systemic_panel()
     copy_frame(conn, "marts.fct_macro_indicator_quarters", panel)
     copy_frame(conn, "marts.dim_systemic_crises", crises)
-    copy_frame(conn, "marts.fct_user_days", user_days())
+    access_days = user_days()
+    copy_frame(conn, "marts.fct_user_days", access_days)
+    copy_frame(conn, "marts.fct_user_hours", user_hours(access_days))
+    users, objects = access_users(access_days)
+    copy_frame(conn, "marts.dim_access_users", users)
+    copy_frame(conn, "marts.dim_access_user_objects", objects)
 
 
 # A large loan book generated by the server itself (for the speed test): loan i is bad (stops paying for good)

@@ -245,7 +245,10 @@ def test_access_flags_the_insider_day_not_a_busy_day(conn: psycopg2.extensions.c
     assert [a.entity_id for a in result.alerts] == [USERS.insider]
     alert = result.alerts[0]
     assert alert.severity is Severity.HIGH
-    for words in ("events", "rows read", "new IP", "off-hours events", "sensitive-object events", "exports"):
+    for words in (
+        "events", "rows read", "new client network", "unusual hours", "sensitive-object events", "exports",
+        "never touched before: cards.card_numbers (0 of 9 peers in group1)",
+    ):
         assert words in alert.explanation, words
     busy = result.value_of(USERS.busy)
     assert busy is not None and busy < access_baseline.AccessBaselineConfig().alert_medium_score

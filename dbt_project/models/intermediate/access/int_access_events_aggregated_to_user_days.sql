@@ -1,55 +1,26 @@
-{%- set off_hours_end_hour = var('off_hours_end_hour') -%}
-{%- set off_hours_start_hour = var('off_hours_start_hour') -%}
-
 with
 
 events as (
 
-    select * from {{ ref('stg_access__events') }}
+    select * from {{ ref('int_access_events_sessionized') }}
 
 ),
 
-sensitive_objects as (
+client_ips as (
 
-    select * from {{ ref('sensitive_objects') }}
-
-),
-
-events_flagged as (
-
-    select
-        events.user_id,
-        events.event_date,
-        events.client_ip,
-        events.action,
-        events.object_name,
-        events.rows_read,
-        (
-            events.event_hour < {{ off_hours_end_hour }}
-            or events.event_hour >= {{ off_hours_start_hour }}
-        ) as is_off_hours,
-        sensitive_objects.object_name is not null as is_sensitive_object
-
-    from events
-
-    left join sensitive_objects
-        on events.object_name = sensitive_objects.object_name
+    select * from {{ ref('int_access_client_ips_first_seen') }}
 
 ),
 
-user_ips_first_seen as (
+objects as (
 
-    -- An IP is new for a user on the first day that user is seen with it (any user's earlier use does not count).
-    select
-        user_id,
-        client_ip,
-        min(event_date) as first_seen_date
+    select * from {{ ref('int_access_objects_first_seen') }}
 
-    from events
+),
 
-    group by
-        user_id,
-        client_ip
+sessions as (
+
+    select * from {{ ref('int_access_sessions_aggregated') }}
 
 ),
 
@@ -58,13 +29,80 @@ new_ips_per_user_day as (
     select
         user_id,
         first_seen_date as activity_date,
-        count(*) as new_ip_count
+        count(*) as new_ip_count,
+        count(distinct client_network) filter (where is_network_first_seen) as new_network_count
 
-    from user_ips_first_seen
+    from client_ips
 
     group by
         user_id,
         first_seen_date
+
+),
+
+new_sensitive_objects_per_user_day as (
+
+    select
+        user_id,
+        first_seen_date as activity_date,
+        count(*) as new_sensitive_object_count
+
+    from objects
+
+    where is_sensitive_object
+
+    group by
+        user_id,
+        first_seen_date
+
+),
+
+sessions_per_user_day as (
+
+    -- a session starting late on the day before can run into this day: it counts on its start day
+    select
+        user_id,
+        session_date as activity_date,
+        count(*) as sessions_count
+
+    from sessions
+
+    group by
+        user_id,
+        session_date
+
+),
+
+failed_logins_per_session_day as (
+
+    -- the part of each session on each day, so a burst never counts on a day its failed logins are not in
+    select
+        user_id,
+        event_date as activity_date,
+        session_key,
+        count(*) filter (where action = 'login_failed') as failed_login_count
+
+    from events
+
+    group by
+        user_id,
+        event_date,
+        session_key
+
+),
+
+failed_login_bursts_per_user_day as (
+
+    select
+        user_id,
+        activity_date,
+        max(failed_login_count) as max_session_failed_logins_count
+
+    from failed_logins_per_session_day
+
+    group by
+        user_id,
+        activity_date
 
 ),
 
@@ -81,9 +119,11 @@ aggregated_to_user_days as (
         count(*) filter (where is_off_hours) as off_hours_events_count,
         count(*) filter (where is_sensitive_object) as sensitive_object_events_count,
         count(distinct object_name) as distinct_objects_count,
-        count(distinct client_ip) as distinct_ips_count
+        count(distinct object_name) filter (where is_sensitive_object) as distinct_sensitive_objects_count,
+        count(distinct client_ip) as distinct_ips_count,
+        count(distinct event_hour) as active_hours_count
 
-    from events_flagged
+    from events
 
     group by
         user_id,
@@ -97,7 +137,11 @@ joined as (
         {{ surrogate_key(['aggregated_to_user_days.user_id', 'aggregated_to_user_days.activity_date']) }}
             as user_day_key,
         aggregated_to_user_days.*,
-        coalesce(new_ips_per_user_day.new_ip_count, 0) as new_ip_count
+        coalesce(new_ips_per_user_day.new_ip_count, 0) as new_ip_count,
+        coalesce(new_ips_per_user_day.new_network_count, 0) as new_network_count,
+        coalesce(new_sensitive_objects_per_user_day.new_sensitive_object_count, 0) as new_sensitive_object_count,
+        coalesce(sessions_per_user_day.sessions_count, 0) as sessions_count,
+        failed_login_bursts_per_user_day.max_session_failed_logins_count
 
     from aggregated_to_user_days
 
@@ -105,6 +149,21 @@ joined as (
         on
             aggregated_to_user_days.user_id = new_ips_per_user_day.user_id
             and aggregated_to_user_days.activity_date = new_ips_per_user_day.activity_date
+
+    left join new_sensitive_objects_per_user_day
+        on
+            aggregated_to_user_days.user_id = new_sensitive_objects_per_user_day.user_id
+            and aggregated_to_user_days.activity_date = new_sensitive_objects_per_user_day.activity_date
+
+    left join sessions_per_user_day
+        on
+            aggregated_to_user_days.user_id = sessions_per_user_day.user_id
+            and aggregated_to_user_days.activity_date = sessions_per_user_day.activity_date
+
+    inner join failed_login_bursts_per_user_day
+        on
+            aggregated_to_user_days.user_id = failed_login_bursts_per_user_day.user_id
+            and aggregated_to_user_days.activity_date = failed_login_bursts_per_user_day.activity_date
 
 )
 

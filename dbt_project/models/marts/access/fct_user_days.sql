@@ -27,7 +27,13 @@ final as (
         coalesce(activity.sensitive_object_events_count, 0) as sensitive_object_events_count,
         coalesce(activity.distinct_objects_count, 0) as distinct_objects_count,
         coalesce(activity.distinct_ips_count, 0) as distinct_ips_count,
-        coalesce(activity.new_ip_count, 0) as new_ip_count
+        coalesce(activity.distinct_sensitive_objects_count, 0) as distinct_sensitive_objects_count,
+        coalesce(activity.active_hours_count, 0) as active_hours_count,
+        coalesce(activity.new_ip_count, 0) as new_ip_count,
+        coalesce(activity.new_network_count, 0) as new_network_count,
+        coalesce(activity.new_sensitive_object_count, 0) as new_sensitive_object_count,
+        coalesce(activity.sessions_count, 0) as sessions_count,
+        coalesce(activity.max_session_failed_logins_count, 0) as max_session_failed_logins_count
 
     from user_days
 
