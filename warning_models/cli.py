@@ -18,6 +18,8 @@
   ews market public-data --first-daily D --last-daily E
                                write the S&P 500 closes shipped in arch as landing files (history + daily)
   ews market regimes [--as-of D]   the high-variance periods of the whole loaded index history
+  ews access pg-log CSVLOG [--out DIR] [--merge]
+                               the warehouse's own PostgreSQL csvlog as access_events landing files
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import datetime as dt
 import logging
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from warning_models.config import load_settings
@@ -270,6 +273,25 @@ def cmd_market(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_access(args: argparse.Namespace) -> int:
+    from warning_models.access import pg_log
+
+    settings = load_settings()
+    options = pg_log.PgLogOptions(
+        user_prefix=args.user_prefix, default_schema=args.default_schema, include_catalog=args.include_catalog
+    )
+    conversion = pg_log.convert(args.file, options)
+    out = args.out or settings.landing_dir
+    written = pg_log.write_landing(conversion, out, merge=args.merge)
+    actions = ", ".join(f"{a} {n}" for a, n in sorted(Counter(e.action for e in conversion.events).items()))
+    print(f"{len(conversion.events):,} access events from {args.file} ({actions or 'none'})")
+    for day, rows in sorted(written.items()):
+        print(f"  {out / pg_log.SOURCE / (day.isoformat() + '.csv')}: {rows:,} rows")
+    if conversion.skipped:
+        print("left out: " + ", ".join(f"{reason} {n:,}" for reason, n in conversion.skipped.most_common()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ews", description="Early-warning system for financial risk.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO")
@@ -341,6 +363,17 @@ def build_parser() -> argparse.ArgumentParser:
     c = market.add_parser("regimes", help="high-variance periods of the index's whole loaded history")
     c.add_argument("--as-of", type=dt.date.fromisoformat, help="use the history up to this date (default: all)")
     c.set_defaults(func=cmd_market)
+
+    p = sub.add_parser("access", help="access-risk tools: the warehouse's own logs as access events")
+    access = p.add_subparsers(dest="access_command", required=True)
+    c = access.add_parser("pg-log", help="turn a PostgreSQL csvlog into access_events landing files (docs/access_risk.md)")
+    c.add_argument("file", type=Path, help="a csvlog file (log_destination = 'csvlog', log_timezone = 'UTC')")
+    c.add_argument("--out", type=Path, help="landing folder (default: $EWS_LANDING_DIR)")
+    c.add_argument("--merge", action="store_true", help="add to a day's existing access_events file")
+    c.add_argument("--user-prefix", default="", help="prepended to database role names (e.g. pg:)")
+    c.add_argument("--default-schema", default="public", help="schema of unqualified table names (default public)")
+    c.add_argument("--include-catalog", action="store_true", help="keep statements on the system catalogs only")
+    c.set_defaults(func=cmd_access)
     return parser
 
 

@@ -140,3 +140,20 @@ class GateError(EwsError):
         self.expectation = expectation
         self.check = check
         self.message = message
+
+
+@dataclass
+class PgLogError(EwsError):
+    """Raised when a PostgreSQL csvlog cannot be turned into access events: the file, the 1-based line (None
+    for the whole file) and why."""
+
+    path: Path
+    line: int | None
+    reason: str
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}" + (f", line {self.line}" if self.line is not None else "")
+        return f"{where}: {self.reason}"
