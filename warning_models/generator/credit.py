@@ -6,6 +6,10 @@ first, so the balance (scheduled principal after the covered instalments, pro ra
 one) and the days past due (age of the oldest instalment not fully covered) follow from the cumulative
 amount paid alone, and always agree with the repayments file.
 
+A small share of the initial book also borrows from a second institution of the group: the same person (name,
+national id, birth date, region, segment, income, latent risk) under another borrower id, with its own loans. It
+is what lets institutions match a shared borrower (docs/data_sharing.md).
+
 Payment behaviours: normal payers pay what is due plus any arrears; noise loans miss (or part-pay) one
 instalment and catch up at the next; sliding loans (the ground-truth default episodes) part-pay one or two
 instalments and then stop, so days past due climb through 90 (the default event).
@@ -14,6 +18,8 @@ instalments and then stop, so days past due climb through 90 (the default event)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 
@@ -101,6 +107,7 @@ class CreditParams:
     default_dpd: int = 90
     retail_median_income_amount: float = 42_000
     sme_median_turnover_amount: float = 650_000
+    cross_institution_share: float = 0.03  # initial borrowers who also borrow from a second institution
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -324,26 +331,41 @@ class CreditSimulator:
         dom = np.minimum(day_of_month, 28)
         return orig_month, dom
 
-    def _originate(self, borrower_rows: np.ndarray, orig: np.ndarray | None) -> np.ndarray:
-        """New loans for the given borrowers; ``orig`` None = the initial book (drawn before the span)."""
+    def _originate(
+        self,
+        borrower_rows: np.ndarray,
+        orig: np.ndarray | None,
+        *,
+        earliest: np.ndarray | None = None,
+        calibrate: bool = False,
+    ) -> np.ndarray:
+        """New loans for the given borrowers.
+
+        ``orig`` None = drawn before the span (not before ``earliest`` when given). ``calibrate`` (the initial
+        book only) fixes the loan-to-income scale and the slide offset that every later loan reuses.
+        """
         segment = self.borrowers["segment"][borrower_rows]
         terms = self._loan_terms(segment, self.borrowers["risk"][borrower_rows])
         prespan = orig is None
         if orig is None:
-            orig = self._initial_origination(terms["term"])
+            orig = self._initial_origination(terms["term"], earliest)
+        if calibrate:
             log_lti = np.log(terms["principal_cents"] / self.borrowers["income_cents"][borrower_rows])
             self._log_lti_mean, self._log_lti_std = float(log_lti.mean()), float(log_lti.std() or 1.0)
         orig_month, dom = self._schedule_parts(orig)
         score = self._slide_score(borrower_rows, terms["principal_cents"])
-        if prespan:
+        if calibrate:
             self._calibrate(score, eligible=due_day_numbers(orig_month + terms["term"], dom) > self.span.end_num)
         behaviours = self._behaviours(score, orig, orig_month, dom, terms["term"], prespan)
         return self._add_loans(borrower_rows, terms, orig, behaviours)
 
-    def _initial_origination(self, term: np.ndarray) -> np.ndarray:
-        """Origination days over the book history such that every loan is still running at the span start."""
+    def _initial_origination(self, term: np.ndarray, earliest: np.ndarray | None = None) -> np.ndarray:
+        """Origination days over the book history (not before ``earliest``) such that every loan is still running
+        at the span start."""
         start = self.span.start_num
         longest = np.minimum(self.params.book_history_days, np.floor(term * 30.4).astype(np.int64) - 20)
+        if earliest is not None:
+            longest = np.minimum(longest, start - np.asarray(earliest, dtype=np.int64))
         back = 1 + np.floor(self.rng.random(len(term)) * longest).astype(np.int64)
         while True:
             orig = start - back
@@ -372,7 +394,7 @@ class CreditSimulator:
         owners = np.repeat(np.arange(n), counts)
         # onboarding is only known once the loans are drawn: add borrowers with a placeholder, fix below
         rows = self._add_borrowers(profiles, np.full(n, self.span.start_num - 1, dtype=np.int64))
-        loan_rows = self._originate(rows[owners], None)
+        loan_rows = self._originate(rows[owners], None, calibrate=True)
         first_orig = np.full(n, np.iinfo(np.int64).max)
         np.minimum.at(first_orig, owners, self.loans["orig"][loan_rows])
         onboarded = first_orig - rng.integers(0, 1500, n)
@@ -381,6 +403,54 @@ class CreditSimulator:
         self.borrowers["birth"][rows] += shift
         b = self.borrowers
         b["national_id"][rows] = _national_ids(b["birth"][rows], b["serial"][rows])
+        self._add_second_relationships(rows)
+
+    @contextmanager
+    def _drawing_from(self, rng: np.random.Generator) -> Iterator[None]:
+        """Draw from ``rng`` instead of the credit stream inside the block."""
+        saved, self.rng = self.rng, rng
+        try:
+            yield
+        finally:
+            self.rng = saved
+
+    def _add_second_relationships(self, rows: np.ndarray) -> None:
+        """Some initial borrowers also borrow from a second institution: a new borrower row (another institution,
+        borrower id and onboarding date, the same person) with its own loans drawn before the span.
+
+        The draws come from a child of the credit stream, so every other borrower, loan and later draw is the one
+        the book would have without them (only the numbers of later borrowers and loans move up).
+        """
+        p, b = self.params, self.borrowers
+        if p.cross_institution_share <= 0 or len(INSTITUTIONS) < 2:
+            return
+        child = self.rng.spawn(1)[0]
+        shared = rows[child.random(len(rows)) < p.cross_institution_share]
+        n = len(shared)
+        if n == 0:
+            return
+        # the second institution: the group's shares, renormalised over the institutions the borrower is not at
+        weights = np.tile(np.array([w for _, w in INSTITUTIONS]), (n, 1))
+        weights[np.arange(n), b["institution"][shared]] = 0.0
+        cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+        other = np.minimum((child.random(n)[:, None] > cumulative).sum(axis=1), len(INSTITUTIONS) - 1)
+        # onboarded there between the first onboarding and the day before the span
+        first = b["onboarded"][shared]
+        onboarded = first + np.floor(child.random(n) * (self.span.start_num - first)).astype(np.int64)
+        start = len(b)
+        new_rows = b.append(
+            number=np.arange(start + 1, start + n + 1, dtype=np.int64),
+            institution=other.astype(np.int64),
+            onboarded=onboarded,
+            **{
+                name: b[name][shared]
+                for name in ("full_name", "national_id", "serial", "birth", "region", "segment", "income_cents", "risk")
+            },
+        )
+        counts = 1 + (child.random(n) < p.second_loan_share).astype(np.int64)
+        owners = np.repeat(np.arange(n), counts)
+        with self._drawing_from(child):
+            self._originate(new_rows[owners], None, earliest=onboarded[owners])
 
     def _replay_history(self) -> None:
         """Apply every instalment due before the span start, so the first day opens with the right state."""
