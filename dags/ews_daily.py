@@ -16,7 +16,13 @@ processes D):
    `warning.model_runs`, `warning.indicator_values` and `warning.alerts`.
 5. `summary` — batches held back and alerts raised, in the task log; the GX Data Docs site rebuilt.
 
-Warehouse: `EWS_DATABASE_URL` in the Airflow environment (never in this file). Rerunning a date is idempotent.
+Each step runs as its job's least-privilege role (docs/security.md): `ingest` as `ews_loader`, `dbt` as
+`ews_transformer`, `indicators` as `ews_modeler`. With `EWS_WAREHOUSE_CSVLOG` set, the warehouse's own csvlog of
+the day joins that day's access events before they are loaded (docs/access_risk.md).
+
+Warehouse: `EWS_DATABASE_URL` in the Airflow environment (never in this file), or a login per job
+(`EWS_LOADER_DATABASE_URL`, `EWS_TRANSFORMER_DATABASE_URL`, `EWS_MODELER_DATABASE_URL`); the pseudonym keys
+`EWS_PSEUDONYM_KEY` and `EWS_CONSORTIUM_KEY` likewise. Rerunning a date is idempotent.
 """
 
 from __future__ import annotations
@@ -30,12 +36,16 @@ from airflow.timetables.trigger import CronTriggerTimetable
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-from warning_models.config import parse_url
 from warning_models.contract import SOURCE_ORDER, UPSTREAM
 from warning_models.privacy import TELEMETRY_OFF
+from warning_models.pseudonyms import pgoptions_with_keys
 from warning_models.schedule import CRON, INTERVAL
+from warning_models.transform import dbt_environment
 
 os.environ.update(TELEMETRY_OFF)
+if os.environ.get("EWS_PSEUDONYM_KEY"):
+    # the pseudonym keys reach dbt's connections as session settings, never as SQL text (warning_models.pseudonyms)
+    os.environ["PGOPTIONS"] = pgoptions_with_keys()
 
 DBT_PROJECT_DIR = Path(os.environ.get("EWS_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
 DBT_MANIFEST = Path(os.environ.get("EWS_DBT_TARGET_DIR", DBT_PROJECT_DIR / "target")) / "manifest.json"
@@ -44,7 +54,7 @@ DOMAINS = ["credit", "market", "macro", "access"]
 
 def _dbt_env() -> dict[str, str]:
     url = os.environ.get("EWS_DATABASE_URL")
-    return parse_url(url).dbt_env() if url else {}
+    return dbt_environment(url) if url else {}  # dbt connects as the transformer role
 
 
 def _business_date() -> "pendulum.Date":
@@ -75,10 +85,11 @@ def ews_daily() -> None:
     def ingest(source: str) -> dict[str, object]:
         from warning_models.config import load_settings
         from warning_models.pipeline import IngestReport, ingest_source
+        from warning_models.roles import JobRole, job_url
         from warning_models.warehouse import connect, warehouse_url
 
         settings = load_settings()
-        url = warehouse_url(settings)
+        url = job_url(warehouse_url(settings), JobRole.LOADER)
         report = IngestReport(_business_date())
         with connect(url) as conn:
             ingest_source(conn, url, settings, source, report.business_date, report)
@@ -112,12 +123,14 @@ def ews_daily() -> None:
     def summary(ingested: list[dict[str, object]]) -> dict[str, object]:
         from warning_models.config import load_settings
         from warning_models.gx_context import build_data_docs
+        from warning_models.roles import JobRole, job_url
         from warning_models.summary import alert_summary
         from warning_models.warehouse import connect, warehouse_url
 
         day = _business_date()
         settings = load_settings()
-        print(f"Great Expectations Data Docs: {build_data_docs(warehouse_url(settings), settings.gx_home)}")
+        docs = build_data_docs(job_url(warehouse_url(settings), JobRole.LOADER), settings.gx_home)
+        print(f"Great Expectations Data Docs: {docs}")
         held = [item for item in ingested if item["held_back"] or item["missing"]]
         with connect(warehouse_url()) as conn:
             print(f"Alerts for {day}\n{alert_summary(conn, day, day)}")

@@ -33,6 +33,11 @@ os.environ.update(
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
     }
 )
+# Test keys of the keyed pseudonyms (warning_models.pseudonyms): known values, so the tests can recompute them.
+TEST_PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef"
+TEST_CONSORTIUM_KEY = "test-consortium-key-0123456789abcdef"
+os.environ["EWS_PSEUDONYM_KEY"] = TEST_PSEUDONYM_KEY
+os.environ["EWS_CONSORTIUM_KEY"] = TEST_CONSORTIUM_KEY
 _counter = itertools.count()
 
 

@@ -14,7 +14,6 @@ import pandas as pd
 import psycopg2.extensions
 
 MARTS_DDL = """
-create schema if not exists marts;
 drop table if exists marts.fct_loan_days, marts.fct_market_index_days, marts.fct_instrument_returns,
     marts.fct_credit_to_gdp_quarters, marts.fct_user_days, marts.fct_portfolio_positions, marts.fct_portfolio_days,
     marts.fct_macro_indicator_quarters, marts.dim_systemic_crises, marts.fct_user_hours, marts.dim_access_users,
@@ -520,9 +519,12 @@ def access_users(days: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def load_marts(conn: psycopg2.extensions.connection, book: LoanBook = LoanBook()) -> None:
-    """Create the five marts tables and fill them with the default synthetic data."""
+    """Create the marts tables as dbt would (owned by the transformer role, so the modeler may read them) and fill
+    them with the default synthetic data."""
     with conn.cursor() as cur:
+        cur.execute("set role ews_transformer")
         cur.execute(MARTS_DDL)
+        cur.execute("reset role")
     copy_frame(conn, "marts.fct_loan_days", loan_days(book))
     copy_frame(conn, "marts.fct_market_index_days", market_index_days())
     copy_frame(conn, "marts.fct_instrument_returns", instrument_returns())

@@ -194,3 +194,40 @@ def test_malformed_csvlog_names_the_line(tmp_path: Path) -> None:
         csv.writer(handle).writerow(row)
     with pytest.raises(PgLogError, match="log_timezone"):
         pg_log.convert(path)
+
+
+def test_the_daily_load_adds_the_warehouse_log_of_its_day_once(warehouse: str, tmp_path: Path) -> None:
+    """EWS_WAREHOUSE_CSVLOG set: the day's events of the warehouse's own log join the day's access_events file
+    before it is loaded (the events of other days wait for theirs), and a rerun adds nothing."""
+    from tests.conftest import settings_for
+    from warning_models.loader import LoadStatus
+    from warning_models.pipeline import IngestReport, load_source
+    from warning_models.roles import JobRole, job_url
+
+    logs = tmp_path / "pglog"
+    logs.mkdir()
+    with (logs / "postgresql-2025-03-03.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows(AUTO_EXPLAIN_LINES)
+    settings = settings_for(tmp_path / "home", warehouse).with_overrides(warehouse_csvlog=str(logs / "*.csv"))
+    day = dt.date(2025, 3, 3)
+    existing = settings.landing_dir / "access_events" / f"{day}.csv"
+    existing.parent.mkdir(parents=True)
+    existing.write_text(
+        "event_id,event_at,user_id,client_ip,action,object_name,rows_read\n"
+        "E1,2025-03-03T09:00:00+00:00,U001,10.20.11.5,select,loans.loans,12\n"
+    )
+    loader = job_url(warehouse, JobRole.LOADER)
+    with psycopg2.connect(loader) as conn:
+        first = load_source(conn, settings, "access_events", day, IngestReport(day))
+        again = load_source(conn, settings, "access_events", day, IngestReport(day))
+        with conn.cursor() as cur:
+            cur.execute("select user_id, action, object_name, rows_read from raw.access_events order by event_at")
+            rows = cur.fetchall()
+    assert first is not None and first.status is LoadStatus.LOADED and first.row_count == 4
+    assert again is not None and again.status is LoadStatus.UNCHANGED
+    assert rows == [
+        ("U001", "select", "loans.loans", 12),
+        ("bob", "login", None, 0),
+        ("bob", "select", "core.customer_pii", 1234),
+        ("bob", "export", "hr.salaries", 0),
+    ]

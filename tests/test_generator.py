@@ -423,7 +423,8 @@ def test_default_config_labels_all_domains(default_bank: Bank) -> None:
     assert s.files_written["market_prices"] == sum(is_trading_day(d) for d in bank.dates)
     assert 2_000 <= s.rows_written["loan_performance"] / 180 <= 4_000
     assert 1_500 <= s.rows_written["access_events"] / 180 <= 4_000
-    assert len(bank.episodes("access")) == 3
+    assert len(bank.episodes("access")) == 6  # one insider per ten of the 60 users
+    assert len({e["entity_id"] for e in bank.episodes("access")}) == 6
     for e in bank.episodes("access"):
         assert dt.date.fromisoformat(e["onset_date"]) >= bank.dates[35]
 

@@ -20,6 +20,7 @@
   ews market regimes [--as-of D]   the high-variance periods of the whole loaded index history
   ews access pg-log CSVLOG [--out DIR] [--merge]
                                the warehouse's own PostgreSQL csvlog as access_events landing files
+  ews security probe           try, as each role, what it must not do (least privilege of the live warehouse)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from collections import Counter
 from pathlib import Path
 
 from warning_models.config import load_settings
+from warning_models.roles import JobRole, job_url
 from warning_models.errors import EwsError
 
 
@@ -122,7 +124,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     settings = load_settings()
     url = warehouse_url(settings)
     migrate(url)
-    with connect(url) as conn:
+    with connect(job_url(url, JobRole.MODELER)) as conn:
         results = evaluate(conn, settings.truth_path)
     print("Evaluation against the ground truth (stored in warning.evaluation_results)\n" + evaluation_table(results))
     return 0
@@ -185,7 +187,8 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     settings = load_settings()
     url = warehouse_url(settings)
     migrate(url)
-    with connect(url) as conn:
+    loader_url = job_url(url, JobRole.LOADER)  # the quarantine is the ingest job's; the recompute runs each job's role
+    with connect(loader_url) as conn:
         if args.action == "list":
             entries = quarantine.list_entries(conn, quarantine.STATES if args.all else ("open",))
             print(quarantine_table(entries) if entries else "nothing in quarantine" + ("" if args.all else " is open"))
@@ -196,13 +199,13 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
             print(quarantine_detail(quarantine.get_entry(conn, args.id)))
             return 0
         if args.action == "release":
-            entry, rejudged = quarantine.release(conn, url, settings, args.id, _who(args), args.note or "")
+            entry, rejudged = quarantine.release(conn, loader_url, settings, args.id, _who(args), args.note or "")
             print(f"released {entry.batch_id} ({entry.source} {entry.business_date}) by {entry.released_by}")
             start = entry.business_date
             for r in rejudged:
                 print(f"  downstream {r.batch_id}: {'passed' if r.passed else 'still held back'}")
         else:
-            outcome = quarantine.replay(conn, url, settings, args.id, _who(args))
+            outcome = quarantine.replay(conn, loader_url, settings, args.id, _who(args))
             verdict = "passed" if outcome.passed else "was held back again"
             print(f"replayed {outcome.entry.batch_id} as {outcome.load.batch_id}: {verdict}")
             if not outcome.passed:
@@ -222,7 +225,7 @@ def cmd_data_docs(args: argparse.Namespace) -> int:
     from warning_models.warehouse import warehouse_url
 
     settings = load_settings()
-    index = build_data_docs(warehouse_url(settings), settings.gx_home)
+    index = build_data_docs(job_url(warehouse_url(settings), JobRole.LOADER), settings.gx_home)
     print(f"Data Docs: {index}")
     return 0
 
@@ -248,7 +251,7 @@ def cmd_credit(args: argparse.Namespace) -> int:
 
         url = warehouse_url(load_settings())
         migrate(url)
-        with connect(url) as conn:
+        with connect(job_url(url, JobRole.MODELER)) as conn:
             outcome = loan_file.store(conn, fit)
         print(f"\nstored model run {outcome.model_run_id}: {outcome.counts.table_rows} rows in "
               "warning.model_validations, calibration_bands, scorecard_features, scorecard_bins")
@@ -267,7 +270,7 @@ def cmd_market(args: argparse.Namespace) -> int:
     from warning_models.indicators.market_regime import MarketRegimeConfig, history_regimes
     from warning_models.warehouse import connect, warehouse_url
 
-    with connect(warehouse_url(settings)) as conn:
+    with connect(job_url(warehouse_url(settings), JobRole.MODELER)) as conn:
         report = history_regimes(conn, args.as_of or dt.date.max, MarketRegimeConfig.from_env())
     print(report)
     return 0
@@ -290,6 +293,23 @@ def cmd_access(args: argparse.Namespace) -> int:
     if conversion.skipped:
         print("left out: " + ", ".join(f"{reason} {n:,}" for reason, n in conversion.skipped.most_common()))
     return 0
+
+
+def cmd_security(args: argparse.Namespace) -> int:
+    from warning_models.privilege_probes import run_probes
+    from warning_models.summary import format_table
+    from warning_models.warehouse import connect, migrate, warehouse_url
+
+    url = warehouse_url(load_settings())
+    migrate(url)
+    with connect(url) as conn:
+        results = run_probes(conn)
+    rows = [(r.probe.role, r.probe.attempt, r.probe.expect.value, r.outcome, "yes" if r.met else "NO", r.detail[:80])
+            for r in results]
+    print(format_table(["role", "attempt", "expected", "result", "as expected", "server said"], rows))
+    unmet = [r for r in results if not r.met]
+    print(f"\n{len(results) - len(unmet)} of {len(results)} attempts as expected")
+    return 1 if unmet else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -374,6 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--default-schema", default="public", help="schema of unqualified table names (default public)")
     c.add_argument("--include-catalog", action="store_true", help="keep statements on the system catalogs only")
     c.set_defaults(func=cmd_access)
+
+    p = sub.add_parser("security", help="least-privilege checks of the warehouse's roles (docs/security.md)")
+    security = p.add_subparsers(dest="security_command", required=True)
+    c = security.add_parser("probe", help="try, as each role, what it must not do; print every attempt and its result")
+    c.set_defaults(func=cmd_security)
     return parser
 
 

@@ -8,6 +8,8 @@ EWS_DBT_PROJECT_DIR  The dbt project. Default: the repository's dbt_project/
 EWS_DBT_TARGET_DIR   Where dbt writes artifacts. Default: <dbt project>/target
 EWS_GX_HOME        Great Expectations results (JSON) and the Data Docs site. Default: $EWS_HOME/gx
 EWS_GATE_CONFIG    The gate's severities and thresholds. Default: the repository's expectations/gate.toml
+EWS_WAREHOUSE_CSVLOG  A glob of the warehouse's own PostgreSQL csvlog files: each day's events join that day's
+                   access_events before it is loaded (docs/access_risk.md). Default: unset, not monitored
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from warning_models.errors import ConfigError
+from warning_models.roles import role_of
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,6 +34,7 @@ class Settings:
     dbt_project_dir: Path
     dbt_target_dir: Path
     gx_home: Path
+    warehouse_csvlog: str | None = None
 
     @property
     def embedded_pgdata(self) -> Path:
@@ -55,6 +59,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         dbt_project_dir=dbt_dir,
         dbt_target_dir=Path(env.get("EWS_DBT_TARGET_DIR") or dbt_dir / "target").resolve(),
         gx_home=Path(env.get("EWS_GX_HOME") or home / "gx").resolve(),
+        warehouse_csvlog=env.get("EWS_WAREHOUSE_CSVLOG") or None,
     )
 
 
@@ -67,6 +72,7 @@ class ConnectionParts:
     user: str
     password: str
     dbname: str
+    role: str = ""  # set at connection start (warning_models.roles); empty: the login's own
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables read by dbt_project/profiles.yml."""
@@ -76,6 +82,7 @@ class ConnectionParts:
             "EWS_PGUSER": self.user,
             "EWS_PGPASSWORD": self.password,
             "EWS_PGDATABASE": self.dbname,
+            "EWS_PGROLE": self.role,
         }
 
 
@@ -91,4 +98,5 @@ def parse_url(url: str) -> ConnectionParts:
         user=unquote(parsed.username or query.get("user", ["postgres"])[0]),
         password=unquote(parsed.password or ""),
         dbname=(parsed.path or "/postgres").lstrip("/") or "postgres",
+        role=role_of(url) or "",
     )

@@ -7,6 +7,9 @@ such alert (negative = late), for episodes whose event is known. Alerts on entit
 episode window are false alarms. Market stress is market-wide: a trading day with any market alert (regime,
 VaR, drawdown; index or portfolio) counts once, per 1,000 trading days.
 
+Access is measured per insider episode and per scored user-day (``evaluate_access``): recall, false alerts per
+1,000 user-days, lead time before the exfiltration and the user-day AUROC of the risk score.
+
 Credit is measured as a credit-risk team would (``evaluate_credit``): the defaulters are the loans that
 defaulted while the PD model had been running at least ``CREDIT_MIN_LEAD_DAYS`` days; one is caught when a
 loan-level alert fired at least that many days before its default; false alarms are loan-months with an alert
@@ -39,7 +42,6 @@ ENTITY_DAYS_SQL = {
     "credit": "select count(*) from marts.fct_loan_days where performance_date between %s and %s and not is_default",
     "market": "select count(*) from marts.fct_market_index_days where price_date between %s and %s",
     "macro": "select count(distinct economy_code) * (%s::date - %s::date + 1) from marts.fct_credit_to_gdp_quarters",
-    "access": "select count(*) from marts.fct_user_days where activity_date between %s and %s",
 }
 
 
@@ -213,6 +215,76 @@ def evaluate_credit(
     )
 
 
+ACCESS_INDICATOR = "access_activity_baseline"
+# Every scored user-day: the score the access indicator published for it.
+_ACCESS_SCORES_SQL = """
+    select entity_id, as_of_date, value from warning.indicator_values
+    where indicator = %s and as_of_date between %s and %s
+"""
+
+
+def evaluate_access(
+    conn: psycopg2.extensions.connection, episodes: list[Episode], span: tuple[dt.date, dt.date]
+) -> DomainEvaluation:
+    """Insider episodes caught, false alerts per 1,000 scored user-days, lead time and user-day AUROC.
+
+    An episode runs from its onset to its end; it is caught by an alert on the user on one of those days (an alert
+    before the onset is a false alarm: nothing had happened yet). Lead time = the exfiltration day (the truth's
+    event, the first bulk export) minus the first alert, positive when the alert came first. The AUROC ranks every
+    scored user-day by its risk score, the episode days of the insiders being the positives.
+    """
+    from warning_models.credit.validation import auc
+
+    start, end = span
+    with conn.cursor() as cur:
+        cur.execute(
+            "select entity_id, as_of_date from warning.alerts "
+            "where domain = 'access' and indicator = %s and as_of_date between %s and %s",
+            (ACCESS_INDICATOR, start, end),
+        )
+        alerts = cur.fetchall()
+        cur.execute(_ACCESS_SCORES_SQL, (ACCESS_INDICATOR, start, end))
+        scores = cur.fetchall()
+    windows: dict[str, list[tuple[dt.date, dt.date]]] = defaultdict(list)
+    for e in episodes:
+        windows[e.entity_id].append((e.onset_date, e.end_date or e.event_date or end))
+
+    def in_episode(user: str, day: dt.date) -> bool:
+        return any(lo <= day <= hi for lo, hi in windows.get(user, []))
+
+    scored_from = min((day for _, day, _ in scores), default=None)
+    # episodes the scores could have caught: under way once scoring began, begun by the span's end
+    caught_episodes = [e for e in episodes if scored_from is not None and e.onset_date <= end
+                       and (e.end_date or end) >= scored_from]
+    by_user: dict[str, list[dt.date]] = defaultdict(list)
+    for user, day in alerts:
+        by_user[user].append(day)
+    leads: list[int] = []
+    missed: list[str] = []
+    for e in caught_episodes:
+        hi = e.end_date or e.event_date or end
+        hits = sorted(d for d in by_user.get(e.entity_id, []) if e.onset_date <= d <= hi)
+        if not hits:
+            missed.append(e.episode_id)
+        elif e.event_date is not None:
+            leads.append((e.event_date - hits[0]).days)
+    false_alarms = sum(1 for user, day in alerts if not in_episode(user, day))
+    labels = [in_episode(user, day) for user, day, _ in scores]
+    user_day_auroc = auc(labels, [float(v) for *_, v in scores]) if any(labels) and not all(labels) else None
+    return DomainEvaluation(
+        "access", len(caught_episodes), len(caught_episodes) - len(missed), false_alarms, len(scores),
+        float(statistics.median(leads)) if leads else None, tuple(leads),
+        entity_period="user-day", auroc=user_day_auroc,
+        detail=(
+            ("scored_from", scored_from.isoformat() if scored_from else None),
+            ("episode_user_days", sum(labels)),
+            ("alerts", len(alerts)),
+            ("episodes_in_truth", len(episodes)),
+            ("missed", missed),
+        ),
+    )
+
+
 def evaluate(conn: psycopg2.extensions.connection, truth_path: Path) -> list[DomainEvaluation]:
     """Evaluate every domain's alerts and store the figures in warning.evaluation_results (replacing a rerun)."""
     truth, episodes = read_truth(truth_path)
@@ -221,8 +293,9 @@ def evaluate(conn: psycopg2.extensions.connection, truth_path: Path) -> list[Dom
     results: list[DomainEvaluation] = []
     with conn.cursor() as cur:
         for domain in DOMAINS:
-            if domain == "credit":
-                results.append(evaluate_credit(conn, [e for e in episodes if e.domain == domain], span))
+            if domain in ("credit", "access"):
+                evaluate_one = evaluate_credit if domain == "credit" else evaluate_access
+                results.append(evaluate_one(conn, [e for e in episodes if e.domain == domain], span))
                 continue
             cur.execute(
                 "select entity_id, as_of_date from warning.alerts where domain = %s and as_of_date between %s and %s",

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg2.extensions
@@ -22,6 +23,7 @@ from warning_models.config import Settings, load_settings
 from warning_models.contract import SOURCE_ORDER, expected_sources, landing_path
 from warning_models.gate import GateResult, gate_batch, gate_batches
 from warning_models.loader import LoadResult, LoadStatus, load_file
+from warning_models.roles import JobRole, job_url
 from warning_models.warehouse import connect, migrate, warehouse_url
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,8 @@ def load_source(
     conn: psycopg2.extensions.connection, settings: Settings, source: str, business_date: dt.date, report: IngestReport
 ) -> LoadResult | None:
     """Load one source's file for a day; a missing required file is recorded, not fatal."""
+    if source == ACCESS_SOURCE and settings.warehouse_csvlog:
+        merge_warehouse_log(settings, business_date)
     path = landing_path(settings.landing_dir, source, business_date)
     if not path.is_file():
         if source in expected_sources(business_date):
@@ -98,6 +102,21 @@ def load_source(
     loaded = load_file(conn, source, business_date, path)
     report.loads.append(loaded)
     return loaded
+
+
+ACCESS_SOURCE = "access_events"
+
+
+def merge_warehouse_log(settings: Settings, business_date: dt.date) -> int:
+    """The warehouse's own access (its csvlog, EWS_WAREHOUSE_CSVLOG) joins the day's access events."""
+    from glob import glob
+
+    from warning_models.access.pg_log import merge_business_date
+
+    paths = [Path(p) for p in glob(settings.warehouse_csvlog or "")]
+    added = merge_business_date(paths, settings.landing_dir, business_date)
+    log.info("%d events of the warehouse's own log for %s (%d files)", added, business_date, len(paths))
+    return added
 
 
 def ingest_source(
@@ -142,7 +161,8 @@ def backfill(
     url: str | None = None,
     progress: bool = False,
 ) -> list[DayReport]:
-    """Run the pipeline for every business date from start to end (inclusive)."""
+    """Run the pipeline for every business date from start to end (inclusive). Each stage runs as its job's
+    role (warning_models.roles): load and gate as the loader, dbt as the transformer, indicators as the modeler."""
     from warning_models.indicators import run_indicators
     from warning_models.transform import run_dbt
 
@@ -151,9 +171,10 @@ def backfill(
     migrate(url)
     run_id = f"{start.isoformat()}..{end.isoformat()}:{uuid.uuid4().hex[:8]}"
     days = list(days_between(start, end))
-    with connect(url) as conn:
+    loader_url = job_url(url, JobRole.LOADER)
+    with connect(loader_url) as conn:
         with stage(conn, run_id, end, "load_and_gate") as detail:
-            ingested = ingest_days(conn, url, settings, days, progress)
+            ingested = ingest_days(conn, loader_url, settings, days, progress)
             detail.update({str(r.business_date): _ingest_detail(r) for r in ingested if r.quarantined or r.missing})
             detail["days"] = len(days)
         reports = [DayReport(r.business_date, r) for r in ingested]
@@ -182,7 +203,7 @@ def recompute_from(start: dt.date, *, settings: Settings, url: str, reason: str)
     from warning_models.transform import run_dbt
 
     run_id = f"recompute:{start.isoformat()}:{uuid.uuid4().hex[:8]}"
-    with connect(url) as conn:
+    with connect(job_url(url, JobRole.MODELER)) as conn:
         end = max(last_scored_day(conn) or start, start)
         with stage(conn, run_id, start, "dbt_build") as detail:
             run_dbt(["build"], url, settings)

@@ -4,26 +4,58 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from warning_models.config import Settings, load_settings, parse_url
 from warning_models.errors import TransformError
 from warning_models.privacy import disable_telemetry
+from warning_models.pseudonyms import ensure_local_keys, pgoptions_with_keys
+from warning_models.roles import JobRole, job_url
 
 log = logging.getLogger(__name__)
 
 
 def dbt_environment(url: str) -> dict[str, str]:
-    """The environment dbt_project/profiles.yml reads, derived from the warehouse URL."""
-    return parse_url(url).dbt_env()
+    """The environment dbt_project/profiles.yml reads: the warehouse URL as the transformer role sees it."""
+    return parse_url(job_url(url, JobRole.TRANSFORMER)).dbt_env()
 
 
 def run_dbt(command: list[str], url: str, settings: Settings | None = None) -> None:
-    """Run one dbt command (e.g. ["build"], ["parse"]); raise TransformError naming the failed nodes."""
-    from dbt.cli.main import dbtRunner
-
+    """Run one dbt command (e.g. ["build"], ["parse"]) as the transformer role; raise TransformError naming the
+    failed nodes."""
     settings = settings or load_settings()
     disable_telemetry()
     os.environ.update(dbt_environment(url))
+    with _pseudonym_keys(command, settings):
+        _invoke(command, settings)
+
+
+# dbt commands that build models, and so compute the keyed pseudonyms (warning_models.pseudonyms)
+BUILDING_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot"})
+
+
+@contextmanager
+def _pseudonym_keys(command: list[str], settings: Settings) -> Iterator[None]:
+    """The pseudonym keys as session settings of dbt's connections (PGOPTIONS), for this invocation only."""
+    if not command or command[0] not in BUILDING_COMMANDS:
+        yield
+        return
+    ensure_local_keys(settings)
+    saved = os.environ.get("PGOPTIONS")
+    os.environ["PGOPTIONS"] = pgoptions_with_keys()
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PGOPTIONS", None)
+        else:
+            os.environ["PGOPTIONS"] = saved
+
+
+def _invoke(command: list[str], settings: Settings) -> None:
+    from dbt.cli.main import dbtRunner
+
     args = [
         *command,
         "--project-dir",

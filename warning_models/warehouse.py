@@ -118,4 +118,6 @@ def migrate(url: str | None = None) -> list[str]:
             cur.execute("insert into audit.schema_migrations (version, checksum) values (%s, %s)", (version, checksum))
             applied_now.append(version)
             log.info("applied migration %s", version)
+        # The job roles' grants on every table the migrations made, a new one included (migration 0007).
+        cur.execute("select audit.grant_job_privileges()")
     return applied_now

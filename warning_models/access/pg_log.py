@@ -264,3 +264,20 @@ def write_landing(conversion: Conversion, landing_dir: Path, merge: bool = False
             writer.writerows({c: r.get(c, "") for c in columns} for r in rows)
         written[day] = len(rows)
     return written
+
+
+def merge_business_date(
+    paths: list[Path], landing_dir: Path, business_date: dt.date, options: PgLogOptions = PgLogOptions()
+) -> int:
+    """Add the warehouse's own events of one business date (from every csvlog in ``paths``) to that day's
+    access_events landing file; the number of events added. Idempotent: an event id already there is kept once."""
+    day = Conversion()
+    for path in sorted(paths):
+        conversion = convert(path, options)
+        day.events.extend(e for e in conversion.events if e.event_at.date() == business_date)
+    if not day.events:
+        return 0
+    target = landing_dir / SOURCE / f"{business_date.isoformat()}.csv"
+    before = sum(1 for _ in target.open(encoding="utf-8")) - 1 if target.is_file() else 0
+    written = write_landing(day, landing_dir, merge=True)
+    return written.get(business_date, 0) - before

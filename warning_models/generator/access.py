@@ -1,4 +1,5 @@
-"""Data-access events of the bank's users, with three insider episodes and some benign busy days.
+"""Data-access events of the bank's users, with insider episodes (one per ten users, at least three) and some benign
+busy days.
 
 Every user has a role, one or two home IPs, working hours (UTC), a weekday event rate (weekends ~10 %), a usual
 set of ``schema.table`` objects and a typical ``rows_read``. A working day opens with a login (now and then
@@ -108,7 +109,8 @@ class AccessParams:
     failed_login_day_share: float = 0.03
     busy_day_share: float = 0.02
     usual_sensitive_weight: float = 0.03
-    n_insiders: int = 3
+    min_insiders: int = 3
+    users_per_insider: int = 10  # one insider episode per this many users, at least min_insiders
     insider_earliest_day: int = 35
     insider_days: tuple[int, int] = (4, 8)
     insider_rate_factor: tuple[float, float] = (3.0, 6.0)
@@ -193,7 +195,7 @@ class AccessSimulator:
     def _plan_insiders(self) -> list[InsiderEpisode]:
         """Episodes spread over the span after the first 35 days (clamped to fit short spans)."""
         p, rng, days = self.params, self.rng, self.span.days
-        n = min(p.n_insiders, self.n_users)
+        n = min(max(p.min_insiders, self.n_users // p.users_per_insider), self.n_users)
         users = rng.choice(self.n_users, n, replace=False) if n else np.array([], dtype=np.int64)
         longest = p.insider_days[1]
         earliest = min(p.insider_earliest_day, max(0, days - longest))
@@ -216,7 +218,7 @@ class AccessSimulator:
                     n_export_days=n_export,
                     rate_factor=float(rng.uniform(*p.insider_rate_factor)),
                     off_hours_share=float(rng.uniform(*p.insider_off_hours_share)),
-                    new_ip=f"10.99.{i + 1}.{int(rng.integers(2, 255))}",
+                    new_ip=f"10.{99 + i // 254}.{i % 254 + 1}.{int(rng.integers(2, 255))}",
                     targets=targets,
                 )
             )

@@ -26,6 +26,7 @@ from warning_models.indicators import (
 )
 from warning_models.indicators.base import Compute, Domain
 from warning_models.publish import publish
+from warning_models.roles import JobRole, job_url
 from warning_models.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -98,10 +99,11 @@ def select_indicators(domains: Iterable[str | Domain] | None = None) -> dict[str
 def run_indicators(
     url: str, as_of: dt.date, domains: Iterable[str | Domain] | None = None
 ) -> list[IndicatorOutcome]:
-    """Compute and publish every selected indicator for ``as_of``; too little history is a skip, not an error."""
+    """Compute and publish every selected indicator for ``as_of`` as the modeler role; too little history is a
+    skip, not an error."""
     selected = select_indicators(domains)
     outcomes: list[IndicatorOutcome] = []
-    with connect(url) as conn:
+    with connect(job_url(url, JobRole.MODELER)) as conn:
         for name, spec in selected.items():
             started = time.perf_counter()
             try:

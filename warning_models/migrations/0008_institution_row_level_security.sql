@@ -36,6 +36,9 @@ alter table audit.institution_members enable row level security;
 create policy own_memberships on audit.institution_members
     for select to ews_institution_analyst
     using (login_role = current_user);
+create policy auditor_memberships on audit.institution_members
+    for select to ews_auditor
+    using (true);
 grant usage on schema audit to ews_institution_analyst;
 grant select on audit.institution_members to ews_institution_analyst;
 

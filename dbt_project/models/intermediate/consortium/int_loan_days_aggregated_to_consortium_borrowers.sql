@@ -10,7 +10,10 @@ loan_days as (
 
 consortium_keys as (
 
-    select * from {{ ref('stg_core__borrower_consortium_keys') }}
+    -- no consortium key set: no pseudonym, and the borrower is not shared
+    select * from {{ ref('stg_core__borrower_pseudonyms') }}
+
+    where consortium_borrower_key is not null
 
 ),
 

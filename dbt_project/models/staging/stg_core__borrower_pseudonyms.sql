@@ -1,12 +1,12 @@
 {{
     config(
         materialized='table',
-        pre_hook="{{ consortium_key_setting() }}",
+        pre_hook="{{ require_key_setting('ews.pseudonym_key', 'EWS_PSEUDONYM_KEY') }}",
     )
 }}
 
--- The national id (PII) stops here too: only its consortium pseudonym goes on. A table, not a view, so the
--- pseudonyms are computed once with the key of this run and no view definition ever reads the key's setting.
+-- The national id (PII) stops here: only its keyed pseudonyms go on. A table, not a view: the pseudonyms are
+-- computed once, in dbt's session that holds the keys (macros/keyed_pseudonym.sql), and no view ever reads them.
 with
 
 source as (
@@ -64,22 +64,15 @@ pseudonymised as (
     select
         borrower_id,
         institution_id,
-        {{ consortium_pseudonym('national_id') }} as consortium_borrower_key,
+        {{ keyed_pseudonym('national_id', 'ews.pseudonym_key') }} as person_key,
+        -- no consortium key set: null, and the borrower is not shared
+        {{ keyed_pseudonym('national_id', 'ews.consortium_key') }} as consortium_borrower_key,
         batch_id,
         source_line,
         loaded_business_date
 
     from latest_versions
 
-),
-
-final as (
-
-    -- No consortium key set: no pseudonym, nothing is shared.
-    select * from pseudonymised
-
-    where consortium_borrower_key is not null
-
 )
 
-select * from final
+select * from pseudonymised
