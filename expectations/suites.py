@@ -93,7 +93,7 @@ SOURCE_RULES: dict[str, list[gxe.Expectation]] = {
         on_business_date(utc_date_column("event_at")),
         _in_set("action", ["login", "login_failed", "select", "export", "update"]),
         _between("rows_read", min_value=0),
-        _regex("client_ip", r"^[0-9a-fA-F:.]+$"),
+        _regex("client_ip", r"^([0-9a-fA-F:.]+|local)$"),  # 'local': a Unix-socket connection (access.pg_log)
     ],
 }
 

@@ -198,7 +198,7 @@ def test_malformed_csvlog_names_the_line(tmp_path: Path) -> None:
 
 def test_the_daily_load_adds_the_warehouse_log_of_its_day_once(warehouse: str, tmp_path: Path) -> None:
     """EWS_WAREHOUSE_CSVLOG set: the day's events of the warehouse's own log join the day's access_events file
-    before it is loaded (the events of other days wait for theirs), and a rerun adds nothing."""
+    before it is loaded, the gate accepts them (a Unix-socket client included), and a rerun adds nothing."""
     from tests.conftest import settings_for
     from warning_models.loader import LoadStatus
     from warning_models.pipeline import IngestReport, load_source
@@ -214,20 +214,43 @@ def test_the_daily_load_adds_the_warehouse_log_of_its_day_once(warehouse: str, t
     existing.parent.mkdir(parents=True)
     existing.write_text(
         "event_id,event_at,user_id,client_ip,action,object_name,rows_read\n"
-        "E1,2025-03-03T09:00:00+00:00,U001,10.20.11.5,select,loans.loans,12\n"
+        "E1,2025-03-03T09:00:00+00:00,U001,local,select,loans.loans,12\n"  # a Unix-socket session
     )
     loader = job_url(warehouse, JobRole.LOADER)
     with psycopg2.connect(loader) as conn:
         first = load_source(conn, settings, "access_events", day, IngestReport(day))
         again = load_source(conn, settings, "access_events", day, IngestReport(day))
+        assert first is not None
+        gated = gate_batches(conn, loader, [first.batch_id], gx_home=settings.gx_home, build_docs=False)
         with conn.cursor() as cur:
             cur.execute("select user_id, action, object_name, rows_read from raw.access_events order by event_at")
             rows = cur.fetchall()
-    assert first is not None and first.status is LoadStatus.LOADED and first.row_count == 4
+    assert first.status is LoadStatus.LOADED and first.row_count == 4
+    assert [g.passed for g in gated] == [True], gated[0].failures
     assert again is not None and again.status is LoadStatus.UNCHANGED
     assert rows == [
         ("U001", "select", "loans.loans", 12),
+        ("bob", "export", "hr.salaries", 0),  # 22:00 +01 is 21:00 UTC
         ("bob", "login", None, 0),
         ("bob", "select", "core.customer_pii", 1234),
-        ("bob", "export", "hr.salaries", 0),
+    ]
+
+
+def test_a_multi_line_statement_gets_its_plan_rows_and_a_socket_client_is_local(tmp_path: Path) -> None:
+    statement = "SELECT *\nFROM hr.salaries s\nWHERE s.amount > 10"
+    head = ["carol", "dwh", "9", "[local]", "s2"]
+    lines = [
+        ["2025-03-04 08:00:00.000 UTC", *head, "1", "SELECT", "2025-03-04 08:00:00 UTC", "3/1", "0", "LOG", "00000",
+         f"statement: {statement}", *[""] * 12],
+        ["2025-03-04 08:00:00.200 UTC", *head, "2", "SELECT", "2025-03-04 08:00:00 UTC", "3/1", "0", "LOG", "00000",
+         f"duration: 0.100 ms  plan:\nQuery Text: {statement}\n"
+         "Seq Scan on salaries s  (cost=0.00..1.50 rows=13 width=40) (actual time=0.01..0.02 rows=77 loops=1)\n"
+         "  Filter: (amount > '10'::numeric)", *[""] * 12],
+    ]
+    path = tmp_path / "multi.csv"
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows(lines)
+    events = pg_log.convert(path).events
+    assert [(e.action, e.object_name, e.rows_read, e.client_ip) for e in events] == [
+        ("select", "hr.salaries", 77, "local"),
     ]

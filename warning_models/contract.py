@@ -209,7 +209,7 @@ SOURCES: dict[str, Source] = {
                 Column("event_id", T.TEXT, "Event identifier."),
                 Column("event_at", T.TIMESTAMP, "When the event happened, ISO 8601 with offset (UTC)."),
                 Column("user_id", T.TEXT, "Account that acted."),
-                Column("client_ip", T.TEXT, "Client IP address."),
+                Column("client_ip", T.TEXT, "Client IP address (IPv4 or IPv6), or local for a Unix-socket connection."),
                 Column("action", T.TEXT, "login, login_failed, select, export or update."),
                 Column("object_name", T.TEXT, "schema.table touched; empty for logins.", nullable=True),
                 Column("rows_read", T.INTEGER, "Rows returned to the client, >= 0."),

@@ -254,14 +254,14 @@ def evaluate_access(
 
     scored_from = min((day for _, day, _ in scores), default=None)
     # episodes the scores could have caught: under way once scoring began, begun by the span's end
-    caught_episodes = [e for e in episodes if scored_from is not None and e.onset_date <= end
+    catchable = [e for e in episodes if scored_from is not None and e.onset_date <= end
                        and (e.end_date or end) >= scored_from]
     by_user: dict[str, list[dt.date]] = defaultdict(list)
     for user, day in alerts:
         by_user[user].append(day)
     leads: list[int] = []
     missed: list[str] = []
-    for e in caught_episodes:
+    for e in catchable:
         hi = e.end_date or e.event_date or end
         hits = sorted(d for d in by_user.get(e.entity_id, []) if e.onset_date <= d <= hi)
         if not hits:
@@ -272,7 +272,7 @@ def evaluate_access(
     labels = [in_episode(user, day) for user, day, _ in scores]
     user_day_auroc = auc(labels, [float(v) for *_, v in scores]) if any(labels) and not all(labels) else None
     return DomainEvaluation(
-        "access", len(caught_episodes), len(caught_episodes) - len(missed), false_alarms, len(scores),
+        "access", len(catchable), len(catchable) - len(missed), false_alarms, len(scores),
         float(statistics.median(leads)) if leads else None, tuple(leads),
         entity_period="user-day", auroc=user_day_auroc,
         detail=(
@@ -320,7 +320,8 @@ def evaluate(conn: psycopg2.extensions.connection, truth_path: Path) -> list[Dom
                     evaluation_id, r.domain, r.episodes, r.detected, r.recall_pct, r.false_alarms, r.entity_days,
                     r.false_alarms_per_1000, r.median_lead_days, r.auroc, r.entity_period, r.min_lead_days,
                     json.dumps({"lead_days": list(r.lead_days), "span": [d.isoformat() for d in span],
-                                "lookback_days": LOOKBACK_DAYS, **dict(r.detail)}),
+                                **({} if r.domain == "access" else {"lookback_days": LOOKBACK_DAYS}),
+                                **dict(r.detail)}),
                 ),
             )
     conn.commit()

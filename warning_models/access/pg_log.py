@@ -31,7 +31,7 @@ from warning_models.contract import get_source
 from warning_models.errors import PgLogError
 
 SOURCE = "access_events"
-# csvlog columns by position (PostgreSQL 13 has the first 24, 14+ 26).
+# csvlog columns by position (PostgreSQL 12 writes 23 columns, 13 writes 24, 14+ 26; these are among the first 14).
 LOG_TIME, USER_NAME, DATABASE_NAME, PROCESS_ID, CONNECTION_FROM, SESSION_ID, SESSION_LINE = range(7)
 ERROR_SEVERITY, SQL_STATE, MESSAGE = 11, 12, 13
 MIN_COLUMNS = 23
@@ -41,7 +41,9 @@ CATALOG_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 _STATEMENT = re.compile(
     r"^(?:duration: [0-9.]+ ms\s+)?(?:statement|execute [^:]*|plan):\s*(?P<text>.*)\Z", re.S | re.I
 )
-_QUERY_TEXT = re.compile(r"Query Text:\s*(?P<text>.*?)(?:\n(?=\S)|\Z)", re.S)
+_QUERY_TEXT = re.compile(r"Query Text:[ \t]*")
+# A line of an EXPLAIN plan (text format): where auto_explain's query text ends, however many lines it has.
+_PLAN_LINE = re.compile(r"\(cost=[0-9.]+\.\.[0-9.]+ rows=|\(actual time=|\(never executed\)")
 _ACTUAL_ROWS = re.compile(r"\(actual time=[0-9.]+\.\.[0-9.]+ rows=(?P<rows>[0-9]+)")
 _IDENT = r'(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)'
 _RELATION = re.compile(
@@ -173,11 +175,23 @@ def _statement_and_rows(message: str) -> tuple[str, int | None] | None:
     text = match["text"]
     rows = None
     if message.lower().lstrip().startswith("duration:") and " plan:" in message[:80]:
-        query = _QUERY_TEXT.search(text)
         actual = _ACTUAL_ROWS.search(text)
         rows = int(actual["rows"]) if actual else None
-        text = query["text"] if query else ""
+        text = _plan_query_text(text)
     return text.strip(), rows
+
+
+def _plan_query_text(plan: str) -> str:
+    """The statement of an auto_explain plan: the lines after 'Query Text:' up to the plan's first node."""
+    start = _QUERY_TEXT.search(plan)
+    if start is None:
+        return ""
+    lines = []
+    for line in plan[start.end():].split("\n"):
+        if _PLAN_LINE.search(line):
+            break
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def convert(path: Path, options: PgLogOptions = PgLogOptions()) -> Conversion:
