@@ -34,8 +34,16 @@ where capped.nth <= {MAX_EXAMPLES}"""
 
 
 def batches_under_test(batch_ids: list[str]) -> str:
-    """A CTE body: the batches being validated (with business date `d` and data rows `n`), empty ones included."""
-    ids = ", ".join("'" + b.replace("'", "''") + "'" for b in batch_ids) or "null"
+    """A CTE body: the batches being validated (with business date `d` and data rows `n`), empty ones included.
+
+    GX runs these queries as text, without bound parameters, so each batch id is checked against the only form the
+    loader gives one (source:date:checksum) before it is written into the query as a literal."""
+    from warning_models.loader import BATCH_ID_PATTERN
+
+    bad = [b for b in batch_ids if not BATCH_ID_PATTERN.match(b)]
+    if bad:
+        raise ValueError(f"not a batch id: {bad[0]!r} (expected source:YYYY-MM-DD:<12 hex digits>)")
+    ids = ", ".join(f"'{b}'" for b in batch_ids) or "null"
     return f"""select b.batch_id, b.business_date as d, coalesce(b.row_count, 0) as n
     from audit.batches as b
     where b.batch_id in ({ids}) or b.batch_id in (select tested.batch_id from {{batch}} as tested)"""

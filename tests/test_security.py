@@ -273,3 +273,13 @@ def test_keys_that_are_missing_or_short_are_refused() -> None:
     with pytest.raises(ConfigError, match="EWS_CONSORTIUM_KEY must hold"):
         key_options({"EWS_PSEUDONYM_KEY": "p" * 32, "EWS_CONSORTIUM_KEY": "c" * 31})
     assert key_options({"EWS_PSEUDONYM_KEY": "p" * 32}) == "-c ews.pseudonym_key=" + "p" * 32
+
+
+def test_gx_queries_take_only_batch_ids_the_loader_makes() -> None:
+    """GX runs its history checks as SQL text: a batch id that is not source:date:checksum never gets into one."""
+    from expectations.custom import batches_under_test
+
+    assert "'loans:2025-03-03:0123456789ab'" in batches_under_test(["loans:2025-03-03:0123456789ab"])
+    for hostile in (HOSTILE, "loans:2025-03-03:0123456789ab' or '1'='1", "loans:2025-03-03:0123456789AB"):
+        with pytest.raises(ValueError, match="not a batch id"):
+            batches_under_test([hostile])

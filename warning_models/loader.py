@@ -53,6 +53,10 @@ def batch_id_for(source: str, business_date: dt.date, checksum: str) -> str:
     return f"{source}:{business_date.isoformat()}:{checksum[:12]}"
 
 
+# What batch_id_for makes, and nothing else: a contract source, an ISO date, 12 hex digits of the file's checksum.
+BATCH_ID_PATTERN = re.compile(r"^[a-z_]+:[0-9]{4}-[0-9]{2}-[0-9]{2}:[0-9a-f]{12}$")
+
+
 def _parse(
     path: Path, source: Source, content: bytes, business_date: dt.date, batch_id: str
 ) -> tuple[list[str], bytes, list[int]]:
