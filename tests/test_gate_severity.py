@@ -62,9 +62,10 @@ def test_a_bad_configuration_is_a_clear_error(tmp_path: Path, text: str, words: 
 
 def test_off_leaves_a_check_out_of_the_suite(tmp_path: Path) -> None:
     config = load_gate_config(_config(tmp_path, '[severity]\n"market_prices.price_jump" = "off"\n'))
-    checks = {e.meta["check"] for e in build_suite("market_prices", ["b"], config).expectations}
+    batches = ["market_prices:2025-03-03:0123456789ab"]
+    checks = {e.meta["check"] for e in build_suite("market_prices", batches, config).expectations}
     assert "price_jump" not in checks and "stale_price" in checks
-    assert "price_jump" in {e.meta["check"] for e in build_suite("market_prices", ["b"], load_gate_config()).expectations}
+    assert "price_jump" in {e.meta["check"] for e in build_suite("market_prices", batches, load_gate_config()).expectations}
 
 
 def test_a_warn_failure_passes_the_batch_and_raises_a_data_quality_alert(warehouse: str, tmp_path: Path) -> None:
