@@ -15,6 +15,7 @@ import pytest
 
 from warning_models.contract import SOURCE_ORDER, SOURCES, ColumnType, expected_sources, is_trading_day, landing_path
 from warning_models.generator import BankConfig, GenerationSummary, generate_bank
+from warning_models.generator.access import SENSITIVE_OBJECTS
 from warning_models.generator.macro import Crisis, MacroSimulator
 from warning_models.generator.market import MarketParams, MarketSimulator
 from warning_models.generator.span import Span
@@ -396,22 +397,36 @@ def test_small_span_still_places_market_and_access_episodes(small: Bank) -> None
 
 
 def test_insiders_leave_their_traces(small: Bank) -> None:
+    kinds = [e["kind"] for e in small.episodes("access")]
+    assert kinds.count("insider") >= 1 and kinds.count("quiet_insider") >= 1
     for e in small.episodes("access"):
-        user = e["entity_id"]
+        user, quiet = e["entity_id"], e["kind"] == "quiet_insider"
         onset, event, end = (dt.date.fromisoformat(e[k]) for k in ("onset_date", "event_date", "end_date"))
         mine = {d: [r for r in small.rows("access_events", d) if r["user_id"] == user] for d in small.dates}
         normal = [r for d, rows in mine.items() if not onset <= d <= end for r in rows]
         episode = [r for d, rows in mine.items() if onset <= d <= end for r in rows]
         known_ips = {r["client_ip"] for d, rows in mine.items() if d < onset for r in rows}
-        assert {r["client_ip"] for r in episode} - known_ips
         hours = [dt.datetime.fromisoformat(r["event_at"]).hour for r in episode]
-        assert any(h >= 20 or h < 5 for h in hours)
+        if quiet:  # own desk, office hours
+            assert {r["client_ip"] for r in episode} <= known_ips
+            assert not any(h >= 20 or h < 5 for h in hours)
+        else:
+            assert {r["client_ip"] for r in episode} - known_ips
+            assert any(h >= 20 or h < 5 for h in hours)
+        # both read sensitive objects they had never touched
+        seen_before = {r["object_name"] for r in normal if dt.date.fromisoformat(r["event_at"][:10]) < onset}
+        assert {r["object_name"] for r in episode if r["object_name"] in SENSITIVE_OBJECTS} - seen_before
         usual_rows = np.median([int(r["rows_read"]) for r in normal if r["action"] == "select"])
         exports = [r for r in small.rows("access_events", event) if r["user_id"] == user and r["action"] == "export"]
-        assert exports and max(int(r["rows_read"]) for r in exports) >= 10 * usual_rows
-        normal_days = sum(1 for d in small.dates if not onset <= d <= end and d.weekday() < 5)
-        per_day = sum(1 for r in normal if r["action"] != "login") / max(normal_days, 1)
-        assert len(episode) / ((end - onset).days + 1) > 1.5 * per_day
+        assert exports and max(int(r["rows_read"]) for r in exports) >= (4 if quiet else 10) * usual_rows
+        # more work per working day than usual
+        def per_weekday(days: list[dt.date]) -> float:
+            work = [r for d in days if d.weekday() < 5 for r in mine[d] if r["action"] not in ("login", "login_failed")]
+            return len(work) / max(1, sum(d.weekday() < 5 for d in days))
+
+        inside = [d for d in small.dates if onset <= d <= end]
+        outside = [d for d in small.dates if not onset <= d <= end]
+        assert per_weekday(inside) > (1.1 if quiet else 1.5) * per_weekday(outside)
 
 
 # --------------------------------------------------------------------- default config

@@ -53,6 +53,7 @@ class Episode:
     onset_date: dt.date
     event_date: dt.date | None
     end_date: dt.date | None
+    kind: str = ""  # the truth's episode kind (e.g. insider, quiet_insider)
 
     @property
     def window(self) -> tuple[dt.date, dt.date]:
@@ -96,7 +97,7 @@ def read_truth(path: Path) -> tuple[dict[str, Any], list[Episode]]:
         episodes = [
             Episode(
                 e["episode_id"], e["domain"], e["entity_id"], _date(e["onset_date"]),  # type: ignore[arg-type]
-                _date(e.get("event_date")), _date(e.get("end_date")),
+                _date(e.get("event_date")), _date(e.get("end_date")), e.get("kind", ""),
             )
             for e in truth["episodes"]
         ]
@@ -281,6 +282,11 @@ def evaluate_access(
             ("alerts", len(alerts)),
             ("episodes_in_truth", len(episodes)),
             ("missed", missed),
+            ("detected_by_kind", {
+                kind: f"{sum(1 for e in catchable if e.kind == kind and e.episode_id not in missed)} of "
+                      f"{sum(1 for e in catchable if e.kind == kind)}"
+                for kind in sorted({e.kind for e in catchable})
+            }),
         ),
     )
 

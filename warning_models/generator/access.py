@@ -5,7 +5,9 @@ Every user has a role, one or two home IPs, working hours (UTC), a weekday event
 set of ``schema.table`` objects and a typical ``rows_read``. A working day opens with a login (now and then
 after a failed one), followed by selects, some updates and rare exports. An insider's episode (4-8 days) shows
 3-6x the usual volume, off-hours sessions from a client IP never seen before, reads of sensitive objects, and
-on its last one or two days bulk exports of 20-100x the usual rows.
+on its last one or two days bulk exports of 20-100x the usual rows. Every second insider is quiet instead: office
+hours from the usual IP, 1.3-2x the usual volume, reads of sensitive objects the user never needed, and on the
+last one or two days a few exports of 5-15x the usual rows (truth kind ``quiet_insider``).
 """
 
 from __future__ import annotations
@@ -118,6 +120,12 @@ class AccessParams:
     insider_sensitive_share: float = 0.3
     insider_exports: tuple[int, int] = (3, 8)
     insider_export_rows_factor: tuple[float, float] = (20.0, 100.0)
+    # Every second insider is quiet: office hours, the user's own desk, a little more work than usual, reads of
+    # sensitive objects the user never needed, then a few exports of modest size.
+    quiet_rate_factor: tuple[float, float] = (1.3, 2.0)
+    quiet_sensitive_share: float = 0.15
+    quiet_exports: tuple[int, int] = (2, 4)
+    quiet_export_rows_factor: tuple[float, float] = (5.0, 15.0)
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,8 @@ class InsiderEpisode:
     off_hours_share: float
     new_ip: str
     targets: tuple[int, ...]  # sensitive objects (catalog positions) the insider goes after
+    quiet: bool = False  # office hours from the usual IP, modest volumes (AccessParams.quiet_*)
+    sensitive_share: float = 0.3  # share of the insider's selects that go to the targets
 
     def is_active(self, offset: int) -> bool:
         return self.first_day <= offset < self.first_day + self.n_days
@@ -203,6 +213,7 @@ class AccessSimulator:
         edges = np.linspace(earliest, latest + 1, n + 1)
         out = []
         for i, user in enumerate(users.tolist()):
+            quiet = i % 2 == 1
             n_days = min(int(rng.integers(p.insider_days[0], p.insider_days[1] + 1)), days)
             first = int(np.floor(edges[i] + rng.random() * (edges[i + 1] - edges[i])))
             first = max(0, min(first, days - n_days))
@@ -216,10 +227,12 @@ class AccessSimulator:
                     first_day=first,
                     n_days=n_days,
                     n_export_days=n_export,
-                    rate_factor=float(rng.uniform(*p.insider_rate_factor)),
-                    off_hours_share=float(rng.uniform(*p.insider_off_hours_share)),
+                    rate_factor=float(rng.uniform(*(p.quiet_rate_factor if quiet else p.insider_rate_factor))),
+                    off_hours_share=0.0 if quiet else float(rng.uniform(*p.insider_off_hours_share)),
                     new_ip=f"10.{99 + i // 254}.{i % 254 + 1}.{int(rng.integers(2, 255))}",
                     targets=targets,
+                    quiet=quiet,
+                    sensitive_share=p.quiet_sensitive_share if quiet else p.insider_sensitive_share,
                 )
             )
         return out
@@ -281,20 +294,30 @@ class AccessSimulator:
         times[off] = (20 * HOUR + rng.random(len(off)) * 9 * HOUR) % SECONDS_PER_DAY
         ip[off] = e.new_ip
         selects = mine[action[mine] == ACTIONS.index(Action.SELECT)]
-        snoop = selects[rng.random(len(selects)) < p.insider_sensitive_share]
+        snoop = selects[rng.random(len(selects)) < e.sensitive_share]
         obj[snoop] = np.asarray(e.targets)[rng.integers(0, len(e.targets), len(snoop))]
         if not e.is_export_day(offset):
             return []
-        k = int(rng.integers(p.insider_exports[0], p.insider_exports[1] + 1))
+        exports, rows_factor = (p.quiet_exports, p.quiet_export_rows_factor) if e.quiet else (
+            p.insider_exports, p.insider_export_rows_factor
+        )
+        k = int(rng.integers(exports[0], exports[1] + 1))
         med = self.median_rows[e.user]
+        if e.quiet:  # in office hours, from the desk
+            start, end = self.start_s[e.user], self.end_s[e.user]
+            when = start + rng.random(k) * (end - start)
+            where = self.ips[e.user][0]
+        else:  # at night, from a new address
+            when = (20 * HOUR + rng.random(k) * 9 * HOUR) % SECONDS_PER_DAY
+            where = e.new_ip
         return [
             (
                 np.full(k, e.user),
-                (20 * HOUR + rng.random(k) * 9 * HOUR) % SECONDS_PER_DAY,
+                when,
                 np.full(k, ACTIONS.index(Action.EXPORT)),
                 np.asarray(e.targets)[rng.integers(0, len(e.targets), k)],
-                np.rint(med * rng.uniform(*p.insider_export_rows_factor, k)),
-                np.full(k, e.new_ip, dtype=object),
+                np.rint(med * rng.uniform(*rows_factor, k)),
+                np.full(k, where, dtype=object),
             )
         ]
 
@@ -359,7 +382,7 @@ class AccessSimulator:
                 Episode(
                     episode_id=f"access-{uid}",
                     domain=Domain.ACCESS,
-                    kind=EpisodeKind.INSIDER,
+                    kind=EpisodeKind.QUIET_INSIDER if e.quiet else EpisodeKind.INSIDER,
                     entity_type=EntityType.USER,
                     entity_id=uid,
                     onset_date=start + dt.timedelta(days=e.first_day),

@@ -26,7 +26,8 @@ class EpisodeKind(str, Enum):
     DEFAULT = "default"  # a loan slides into default (days past due reach 90)
     STRESS_PERIOD = "stress_period"  # market-wide volatility spike with negative drift
     CREDIT_BOOM = "credit_boom"  # credit-to-GDP rises far above trend before a crisis
-    INSIDER = "insider"  # a user's access turns anomalous and ends in bulk exports
+    INSIDER = "insider"  # a user's access turns anomalous (volume, night, new address) and ends in bulk exports
+    QUIET_INSIDER = "quiet_insider"  # office hours, own desk: reads of sensitive data never needed, modest exports
 
 
 class EntityType(str, Enum):
