@@ -157,3 +157,22 @@ class PgLogError(EwsError):
     def __str__(self) -> str:
         where = f"{self.path}" + (f", line {self.line}" if self.line is not None else "")
         return f"{where}: {self.reason}"
+
+
+class AlertActionError(EwsError):
+    """Raised when an action on an alert case cannot be taken: the case (as named) and why."""
+
+    def __init__(self, case_ref: str, reason: str) -> None:
+        super().__init__(f"alert case {case_ref!r}: {reason}")
+        self.case_ref = case_ref
+        self.reason = reason
+
+
+class NotificationError(EwsError):
+    """Raised when a notification channel could not deliver: the channel and what went wrong. Nothing is recorded
+    as sent, so the next run tries again."""
+
+    def __init__(self, channel: str, reason: str) -> None:
+        super().__init__(f"notification by {channel} failed: {reason}")
+        self.channel = channel
+        self.reason = reason
