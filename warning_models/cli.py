@@ -21,6 +21,9 @@
   ews access pg-log CSVLOG [--out DIR] [--merge]
                                the warehouse's own PostgreSQL csvlog as access_events landing files
   ews security probe           try, as each role, what it must not do (least privilege of the live warehouse)
+  ews report [--date D] [--out DIR]  the daily report: top alerts, indicators over time, data quality, model health
+  ews alerts list|show|ack|resolve|suppress|unsuppress
+                               alert cases and what people do about them (who and why recorded)
 """
 
 from __future__ import annotations
@@ -295,6 +298,51 @@ def cmd_access(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from warning_models.alerts.actions import act, find_case
+    from warning_models.alerts.lifecycle import ACTIVE_STATUSES, ActionKind, LifecycleConfig, Status, cases_as_of
+    from warning_models.alerts.printing import case_detail, cases_table
+    from warning_models.warehouse import connect, migrate, warehouse_url
+
+    url = warehouse_url(load_settings())
+    migrate(url)
+    config = LifecycleConfig.from_env()
+    with connect(job_url(url, JobRole.MODELER)) as conn:
+        if args.alerts_command == "list":
+            cases = cases_as_of(conn, args.as_of, config)
+            wanted = {Status(s) for s in args.status.split(",")} if args.status else (
+                set(Status) if args.all else set(ACTIVE_STATUSES))
+            shown = [c for c in cases if c.status in wanted and (not args.domain or c.domain == args.domain)]
+            print(cases_table(shown[: args.limit] if args.limit else shown) if shown else "no alert cases")
+            return 0
+        if args.alerts_command == "show":
+            print(case_detail(conn, find_case(cases_as_of(conn, args.as_of, config), args.case)))
+            return 0
+        kind = {"ack": ActionKind.ACKNOWLEDGE, "resolve": ActionKind.RESOLVE, "suppress": ActionKind.SUPPRESS,
+                "unsuppress": ActionKind.UNSUPPRESS}[args.alerts_command]
+        case = act(conn, args.case, kind, _who(args), args.note or "",
+                   suppress_until=getattr(args, "until", None), config=config)
+    print(f"{case.case_id}: {case.status.value} (by {case.last_action_by}: {case.last_action_note})")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from warning_models.alerts.lifecycle import latest_business_date
+    from warning_models.report.build import report_dir, write_report
+    from warning_models.warehouse import connect, migrate, warehouse_url
+
+    settings = load_settings()
+    url = warehouse_url(settings)
+    migrate(url)
+    with connect(job_url(url, JobRole.BI_READER)) as conn:
+        day = args.date or latest_business_date(conn)
+        if day is None:
+            raise EwsError("nothing to report: no indicator has run yet (ews run --date D)")
+        page = write_report(conn, day, args.out or report_dir(settings.home, day))
+    print(f"report for {day}: {page}")
+    return 0
+
+
 def cmd_security(args: argparse.Namespace) -> int:
     from warning_models.privilege_probes import run_probes
     from warning_models.summary import format_table
@@ -394,6 +442,35 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--default-schema", default="public", help="schema of unqualified table names (default public)")
     c.add_argument("--include-catalog", action="store_true", help="keep statements on the system catalogs only")
     c.set_defaults(func=cmd_access)
+
+    p = sub.add_parser("alerts", help="alert cases: list, show, ack, resolve, suppress (docs/alerts.md)")
+    alerts = p.add_subparsers(dest="alerts_command", required=True)
+    c = alerts.add_parser("list", help="cases (default: new, open and acknowledged)")
+    c.add_argument("--status", help="comma-separated: new,open,acknowledged,resolved,suppressed")
+    c.add_argument("--all", action="store_true", help="every status")
+    c.add_argument("--domain", choices=["credit", "market", "macro", "access", "data_quality"])
+    c.add_argument("--as-of", type=dt.date.fromisoformat, help="the cases as they stood that day (default: latest)")
+    c.add_argument("--limit", type=int, default=0, help="at most this many rows")
+    c.set_defaults(func=cmd_alerts)
+    c = alerts.add_parser("show", help="one case: its days, explanation, actions and notifications")
+    c.add_argument("case", help="case id, or a part of it naming one case")
+    c.add_argument("--as-of", type=dt.date.fromisoformat)
+    c.set_defaults(func=cmd_alerts)
+    for name, text in (("ack", "acknowledge: someone is on it"), ("resolve", "resolve: the matter is closed"),
+                       ("suppress", "suppress: no notifications (until --until, or until lifted)"),
+                       ("unsuppress", "lift a suppression")):
+        c = alerts.add_parser(name, help=text)
+        c.add_argument("case", help="case id, or a part of it naming one case")
+        c.add_argument("--note", required=True, help="why (recorded)")
+        c.add_argument("--by", help="who (default: your login)")
+        if name == "suppress":
+            c.add_argument("--until", type=dt.date.fromisoformat, help="last business date it holds")
+        c.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("report", help="the daily report of a business date: HTML page with PNG charts")
+    p.add_argument("--date", type=dt.date.fromisoformat, help="business date (default: the latest scored)")
+    p.add_argument("--out", type=Path, help="folder (default: $EWS_HOME/reports/<date>)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("security", help="least-privilege checks of the warehouse's roles (docs/security.md)")
     security = p.add_subparsers(dest="security_command", required=True)

@@ -185,7 +185,17 @@ def backfill(
             with stage(conn, run_id, report.business_date, "indicators") as detail:
                 report.indicators = run_indicators(url, report.business_date)
                 detail["indicators"] = [o.as_dict() for o in report.indicators]
+        with stage(conn, run_id, end, "alert_cases") as detail:
+            detail["cases"] = update_alert_cases(url)
     return reports
+
+
+def update_alert_cases(url: str) -> int:
+    """Rebuild the alert cases from the daily alerts (as the modeler); how many there are."""
+    from warning_models.alerts.lifecycle import refresh_cases
+
+    with connect(job_url(url, JobRole.MODELER)) as conn:
+        return len(refresh_cases(conn))
 
 
 def last_scored_day(conn: psycopg2.extensions.connection) -> dt.date | None:
@@ -213,6 +223,8 @@ def recompute_from(start: dt.date, *, settings: Settings, url: str, reason: str)
             with stage(conn, run_id, day, "indicators") as detail:
                 detail["indicators"] = [o.as_dict() for o in run_indicators(url, day)]
                 detail["reason"] = reason
+        with stage(conn, run_id, end, "alert_cases") as detail:
+            detail["cases"] = update_alert_cases(url)
     return days
 
 

@@ -1,8 +1,8 @@
 -- Least privilege: one group role per job, each able to do its job and nothing else (docs/security.md).
 --   ews_loader       the ingest job (load + gate + quarantine): raw, the batch audit trail, quarantine, and the
 --                    data-quality alerts only (row-level security on warning.alerts)
---   ews_transformer  dbt: reads raw and audit.batches, owns the schemas it builds (staging, intermediate, marts,
---                    consortium, seeds, bi)
+--   ews_transformer  dbt: reads raw, the batch audit trail and the warning tables, owns the schemas it builds
+--                    (staging, intermediate, marts, consortium, seeds, bi)
 --   ews_modeler      the indicators and the evaluation: reads the marts (granted by dbt's default privileges
 --                    below), writes the warning tables
 --   ews_bi_reader    BI tools: the warning tables and the masked views of schema bi, nothing else
@@ -116,10 +116,12 @@ begin
     grant usage on all sequences in schema quarantine to ews_loader;
     grant select, insert, update, delete on warning.alerts to ews_loader;
 
-    -- transformer: the sources dbt reads, and the functions its hooks call (schema warning: usage only)
+    -- transformer: the sources dbt reads (the views of schema bi read the warning tables), and the functions
+    -- its hooks call
     grant usage on schema raw, warning to ews_transformer;
     grant select on all tables in schema raw to ews_transformer;
-    grant select on audit.batches to ews_transformer;
+    grant select on audit.batches, audit.dq_results to ews_transformer;
+    grant select on all tables in schema warning to ews_transformer;
 
     -- modeler: the warning tables
     grant usage on schema warning to ews_modeler;
