@@ -147,3 +147,23 @@ def test_no_channel_configured_sends_nothing(warehouse: str) -> None:
         assert notify_cases(conn, "run-1", Channels()) == {}
         assert Channels.from_env({"EWS_ALERTS_EMAIL_TO": " a@b.test, ,c@d.test", "EWS_ALERTS_WEBHOOK_URL": "http://x"}).names == [
             "email", "webhook"]
+
+
+def test_a_failed_task_is_reported_by_the_channels_and_a_broken_channel_does_not_raise(
+    smtp: _Inbox, webhook: type[_Receiver]
+) -> None:
+    from types import SimpleNamespace
+
+    from warning_models.task_failures import notify_task_failure
+
+    ti = SimpleNamespace(task_id="ingest.loans", dag_id="ews_load", try_number=3, run_id="scheduled__2025-03-02",
+                         log_url="http://airflow.local/log")
+    context = {"ti": ti, "exception": ValueError("no landing file"), "logical_date": "2025-03-02T06:00:00+00:00"}
+    assert notify_task_failure(context, CHANNELS) == ["email", "webhook"]
+    payload = webhook.posts[-1][1]
+    assert (payload["kind"], payload["dag_id"], payload["task_id"], payload["try_number"]) == (
+        "task_failure", "ews_load", "ingest.loans", 3)
+    assert payload["error"] == "ValueError: no landing file"
+    assert "ingest.loans" in smtp.messages[-1]["Subject"]
+    broken = Channels(webhook_url="http://127.0.0.1:9/nothing-listens-here")
+    assert notify_task_failure(context, broken) == []

@@ -24,40 +24,81 @@ def dagbag(dbt_target: Path):  # type: ignore[no-untyped-def]
 
 def test_no_import_errors(dagbag) -> None:  # type: ignore[no-untyped-def]
     assert dagbag.import_errors == {}
-    assert "ews_daily" in dagbag.dag_ids
+    assert {"ews_load", "ews_model"} <= set(dagbag.dag_ids)
 
 
-def test_dag_is_configured_like_a_production_dag(dagbag) -> None:  # type: ignore[no-untyped-def]
-    dag = dagbag.dags["ews_daily"]
+@pytest.mark.parametrize("dag_id", ["ews_load", "ews_model"])
+def test_every_dag_is_configured_like_a_production_dag(dagbag, dag_id: str) -> None:  # type: ignore[no-untyped-def]
+    from warning_models.task_failures import notify_task_failure
+
+    dag = dagbag.dags[dag_id]
     assert {"ews", "daily"} <= set(dag.tags)
-    assert dag.doc_md and "business date" in dag.doc_md
+    assert dag.doc_md and "business date" in dag.doc_md and "Data Docs" in dag.doc_md and "dbt docs" in dag.doc_md
     assert dag.catchup is False and dag.max_active_runs == 1
     assert dag.start_date.tzinfo is not None and dag.start_date.utcoffset() == dt.timedelta(0)
-    assert all(t.owner == "risk-data-engineering" for t in dag.tasks)
+    assert "business_date" in dag.params
+    for t in dag.tasks:
+        assert t.owner == "risk-data-engineering", t.task_id
+        assert t.retries >= 2 and t.retry_exponential_backoff, t.task_id
+        callbacks = t.on_failure_callback if isinstance(t.on_failure_callback, list) else [t.on_failure_callback]
+        assert notify_task_failure in callbacks, t.task_id
+
+
+def test_the_load_dag_gates_every_source_and_updates_the_asset_the_model_dag_waits_for(dagbag) -> None:  # type: ignore[no-untyped-def]
+    from warning_models.schedule import GATED_BATCHES_URI
+
+    load, model = dagbag.dags["ews_load"], dagbag.dags["ews_model"]
+    ids = set(load.task_ids)
+    assert {"migrate", "gated", *(f"ingest.{s}" for s in SOURCE_ORDER)} <= ids
+    assert [o.uri for o in load.get_task("gated").outlets] == [GATED_BATCHES_URI]
+    assert {f"ingest.{s}" for s in SOURCE_ORDER} <= load.get_task("gated").upstream_task_ids
+    assert [a.uri for a in model.timetable.asset_condition.objects] == [GATED_BATCHES_URI]
+    assert set(model.params["domains"]) == {"credit", "market", "macro", "access"}
+
+
+def test_the_model_dag_runs_dbt_then_indicators_then_cases_then_notify_report_and_docs(dagbag) -> None:  # type: ignore[no-untyped-def]
+    dag = dagbag.dags["ews_model"]
     ids = set(dag.task_ids)
-    assert {"migrate", "indicators", "summary", *(f"ingest.{s}" for s in SOURCE_ORDER)} <= ids
+    assert {"business_date", "indicators", "alert_cases", "notify", "report", "docs"} <= ids
     assert any(i.startswith("dbt.fct_loan_days") for i in ids), "the dbt marts are rendered as Cosmos tasks"
-    # order: ingest -> dbt (every root model of the group) -> indicators -> summary
+    assert any(i.startswith("dbt.bi_alerts_current") for i in ids), "the BI views too"
     dbt_ids = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
     roots = [t for t in dag.tasks if t.task_id in dbt_ids and not (t.upstream_task_ids & dbt_ids)]
-    last_ingests = {f"ingest.{s}" for s in SOURCE_ORDER if not any(s in ups for ups in UPSTREAM.values())}
-    assert roots and all(last_ingests <= t.upstream_task_ids for t in roots)  # the others come before these
-    assert dag.get_task("indicators").upstream_task_ids <= dbt_ids and dag.get_task("indicators").upstream_task_ids
-    assert "indicators" in dag.get_task("summary").upstream_task_ids
+    assert roots and all("business_date" in t.upstream_task_ids for t in roots)
+    assert dag.get_task("indicators").upstream_task_ids & dbt_ids
+    # the connection reaches dbt through the worker's environment: nothing secret rendered into the operators
+    for task_id in dbt_ids:
+        assert not any("PASSWORD" in key or "KEY" in key for key in (getattr(dag.get_task(task_id), "env", None) or {}))
+    assert "indicators" in dag.get_task("alert_cases").upstream_task_ids
+    for task_id in ("notify", "report", "docs"):
+        assert "alert_cases" in dag.get_task(task_id).upstream_task_ids, task_id
 
 
 def test_sources_wait_for_the_sources_their_checks_read(dagbag) -> None:  # type: ignore[no-untyped-def]
-    dag = dagbag.dags["ews_daily"]
+    dag = dagbag.dags["ews_load"]
     for source, upstream in UPSTREAM.items():
         assert {f"ingest.{u}" for u in upstream} <= dag.get_task(f"ingest.{source}").upstream_task_ids
     assert dag.get_task("ingest.market_price_history").upstream_task_ids == {"migrate"}  # no upstream source
 
 
-def test_dag_file_has_no_top_level_io() -> None:
-    text = (DAGS / "ews_daily.py").read_text()
+@pytest.mark.parametrize("name", ["ews_load.py", "ews_model.py"])
+def test_dag_files_have_no_top_level_io(name: str) -> None:
+    text = (DAGS / name).read_text()
     top_level = [line for line in text.splitlines() if line and not line.startswith((" ", "#", '"', "'", ")"))]
     forbidden = ("connect(", "warehouse_url(", "Variable.get", "open(", "read_text(", "migrate(")
     assert not [line for line in top_level if any(f in line for f in forbidden)]
+
+
+def test_the_model_dag_takes_its_day_from_the_param_or_the_latest_gated_event() -> None:
+    from warning_models.schedule import business_date_of_model_run, business_date_of_run
+
+    events = [{"business_date": "2025-03-01"}, {"business_date": "2025-03-03"}, {}]
+    assert business_date_of_model_run(None, events) == dt.date(2025, 3, 3)
+    assert business_date_of_model_run("2025-02-01", events) == dt.date(2025, 2, 1)
+    with pytest.raises(ValueError, match="business_date param"):
+        business_date_of_model_run(None, [{}])
+    assert business_date_of_run("2025-02-01", None) == dt.date(2025, 2, 1)
+    assert business_date_of_run(None, dt.datetime(2025, 3, 1, 6, tzinfo=dt.UTC)) == dt.date(2025, 3, 1)
 
 
 def test_a_run_processes_the_day_its_data_interval_starts_on() -> None:
@@ -71,6 +112,6 @@ def test_a_run_processes_the_day_its_data_interval_starts_on() -> None:
 def test_the_timetable_gives_manual_runs_a_one_day_interval(dagbag) -> None:  # type: ignore[no-untyped-def]
     import pendulum
 
-    dag = dagbag.dags["ews_daily"]
+    dag = dagbag.dags["ews_load"]
     interval = dag.timetable.infer_manual_data_interval(run_after=pendulum.datetime(2025, 3, 2, 6, tz="UTC"))
     assert business_date_for(interval.start) == dt.date(2025, 3, 1)

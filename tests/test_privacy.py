@@ -19,7 +19,7 @@ def test_importing_the_package_switches_tracking_off_for_child_processes() -> No
     assert eval(out) == TELEMETRY_OFF  # noqa: S307 - our own printed dict
 
 
-@pytest.mark.parametrize("path", ["dags/ews_daily.py", ".ci/test", "docker/Dockerfile", "docker/docker-compose.yaml"])
+@pytest.mark.parametrize("path", ["dags/ews_load.py", "dags/ews_model.py", ".ci/test", "docker/Dockerfile", "docker/docker-compose.yaml"])
 def test_every_entry_point_sets_the_switches(path: str) -> None:
     text = (REPO_ROOT / path).read_text()
     if path.endswith(".py"):

@@ -106,6 +106,10 @@ def _run_span(start: dt.date, end: dt.date, quiet: bool) -> int:
 
     if data_docs_index(settings.gx_home).is_file():
         print(f"Great Expectations Data Docs: {data_docs_index(settings.gx_home)}")
+    from warning_models.report.build import report_dir, write_report
+
+    with connect(job_url(url, JobRole.BI_READER)) as conn:
+        print(f"Daily report for {end}: {write_report(conn, end, report_dir(settings.home, end))}")
     return 0
 
 
@@ -164,12 +168,15 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
 
 
 def cmd_dbt(args: argparse.Namespace) -> int:
-    from warning_models.transform import run_dbt
+    from warning_models.transform import build_dbt_docs, run_dbt
     from warning_models.warehouse import migrate, warehouse_url
 
     settings = load_settings()
     url = warehouse_url(settings)
     migrate(url)
+    if args.action == "docs":
+        print(f"dbt docs: {build_dbt_docs(url, settings)}")
+        return 0
     run_dbt([args.action], url, settings)
     print(f"dbt {args.action}: ok (artifacts in {settings.dbt_target_dir})")
     return 0
@@ -394,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_warehouse)
 
     p = sub.add_parser("dbt", help="run dbt against the warehouse")
-    p.add_argument("action", choices=["parse", "build"])
+    p.add_argument("action", choices=["parse", "build", "docs"], help="docs: the static docs site in $EWS_HOME/dbt_docs")
     p.set_defaults(func=cmd_dbt)
 
     p = sub.add_parser("quarantine", help="batches held back by the gate: list, show, release, replay")

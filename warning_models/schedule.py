@@ -1,8 +1,11 @@
-"""How an Airflow run maps to a business date.
+"""How an Airflow run maps to a business date, and how the load DAG tells the modelling DAG which day is ready.
 
-The daily DAG runs at 06:00 UTC on day D+1 for business date D: its timetable gives each run a one-day data
-interval [D 06:00, D+1 06:00) and the business date is the UTC date of the interval's start. A manual run
-(`airflow dags test ews_daily 2025-03-02T06:00:00+00:00`) gets the same interval, so it processes 2025-03-01.
+The load DAG (ews_load) runs at 06:00 UTC on day D+1 for business date D: its timetable gives each run a one-day
+data interval [D 06:00, D+1 06:00) and the business date is the UTC date of the interval's start. A manual run
+(`airflow dags test ews_load 2025-03-02T06:00:00+00:00`) gets the same interval, so it processes 2025-03-01; the
+param ``business_date`` overrides it. When its batches are gated it updates the asset ``GATED_BATCHES_URI`` with
+the business date in the event's extra; the modelling DAG (ews_model), scheduled on that asset, models that day
+(or the ``business_date`` param of a manual run).
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 
 RUN_HOUR_UTC = 6
+GATED_BATCHES_URI = "ews://warehouse/gated-batches"  # the load DAG's outlet, the modelling DAG's schedule
+GATED_BATCHES_NAME = "ews_gated_batches"
 CRON = f"0 {RUN_HOUR_UTC} * * *"
 INTERVAL = dt.timedelta(days=1)
 
@@ -24,3 +29,22 @@ def business_date_for(data_interval_start: dt.datetime) -> dt.date:
 def logical_date_for(business_date: dt.date) -> dt.datetime:
     """The logical date (run time) of the run that processes a business date."""
     return dt.datetime.combine(business_date + INTERVAL, dt.time(RUN_HOUR_UTC), tzinfo=dt.UTC)
+
+
+def business_date_of_run(param: str | None, data_interval_start: dt.datetime | None) -> dt.date:
+    """The load DAG's business date: the ``business_date`` param of a manual run, else its data interval's."""
+    if param:
+        return dt.date.fromisoformat(param)
+    if data_interval_start is None:
+        raise ValueError("a run without a data interval needs the business_date param")
+    return business_date_for(data_interval_start)
+
+
+def business_date_of_model_run(param: str | None, event_extras: list[dict[str, object]]) -> dt.date:
+    """The modelling DAG's business date: the param of a manual run, else the latest gated-batches event's."""
+    if param:
+        return dt.date.fromisoformat(param)
+    dates = [str(e["business_date"]) for e in event_extras if e.get("business_date")]
+    if not dates:
+        raise ValueError("no business date: trigger ews_model with the business_date param, or let ews_load do it")
+    return max(dt.date.fromisoformat(d) for d in dates)

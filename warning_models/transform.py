@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from warning_models.config import Settings, load_settings, parse_url
 from warning_models.errors import TransformError
@@ -81,3 +82,16 @@ def _invoke(command: list[str], settings: Settings) -> None:
     if result.exception is not None:
         failures.append(str(result.exception))
     raise TransformError(" ".join(command), failures)
+
+
+def dbt_docs_dir(settings: Settings) -> Path:
+    return settings.home / "dbt_docs"
+
+
+def build_dbt_docs(url: str, settings: Settings | None = None) -> Path:
+    """The dbt docs site as one self-contained page (dbt docs generate --static), in $EWS_HOME/dbt_docs: its own
+    target folder, so the manifest Cosmos renders from is left alone."""
+    settings = settings or load_settings()
+    target = dbt_docs_dir(settings)
+    run_dbt(["docs", "generate", "--static"], url, settings.with_overrides(dbt_target_dir=target))
+    return target / "static_index.html"

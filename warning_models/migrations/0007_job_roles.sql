@@ -23,8 +23,12 @@ begin
                 null;
             end;
         end if;
-        -- The migrating user sets these roles for its jobs (a superuser is a member of every role already).
-        if not pg_has_role(current_user, role_name, 'member') then
+        -- The migrating user sets these roles for its jobs (a superuser may set any role already). From
+        -- PostgreSQL 16 on, creating a role gives its creator ADMIN on it but not SET: ask for SET there.
+        if not pg_has_role(
+            current_user, role_name,
+            case when current_setting('server_version_num')::integer >= 160000 then 'SET' else 'MEMBER' end
+        ) then
             execute format('grant %I to %I', role_name, current_user);
         end if;
     end loop;

@@ -1,0 +1,185 @@
+"""
+### ews_model — models, early-warning indicators, alerts and the daily report of a business date
+
+Starts when **ews_load** has gated a day (asset **ews_gated_batches**, the business date in the event), or by hand
+with the `business_date` param (and `domains` to score only some):
+
+1. `business_date` — the day: the param, else the triggering event's.
+2. `dbt` — staging → intermediate → marts → the BI views (Cosmos, one task per model, tests after each model).
+   Staging reads only batches that passed the gate.
+3. `indicators` — one mapped task per domain (credit, market, macro, access): statsmodels fits written to
+   `warning.model_runs`, `warning.indicator_values` and `warning.alerts`.
+4. `alert_cases` — the daily alerts become cases (new, open, acknowledged, resolved, suppressed; `ews alerts`).
+5. `notify` — cases that reached high severity, once each, batched: email and webhook (EWS_ALERTS_*).
+6. `report` — the day's HTML report with its charts (`$EWS_HOME/reports/<date>/index.html`).
+7. `docs` — dbt docs and the GX Data Docs rebuilt (links below).
+
+Roles (docs/security.md): dbt as `ews_transformer`, indicators, cases and notifications as `ews_modeler`, the
+report as `ews_bi_reader`. Rerunning a date is idempotent. A failed task is retried with backoff, then reported
+by the alert channels.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pendulum
+from airflow.sdk import Asset, Param, dag, task
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+
+from warning_models.docs_links import docs_links
+from warning_models.privacy import TELEMETRY_OFF
+from warning_models.pseudonyms import pgoptions_with_keys
+from warning_models.schedule import GATED_BATCHES_NAME, GATED_BATCHES_URI
+from warning_models.task_failures import notify_task_failure
+from warning_models.transform import dbt_environment
+
+os.environ.update(TELEMETRY_OFF)
+if os.environ.get("EWS_DATABASE_URL"):
+    # dbt's profile (dbt_project/profiles.yml) reads the connection from the worker's environment, as the
+    # transformer role: set here, not in the Cosmos operators, so no password is rendered into Airflow's metadata
+    os.environ.update(dbt_environment(os.environ["EWS_DATABASE_URL"]))
+if os.environ.get("EWS_PSEUDONYM_KEY"):
+    # the pseudonym keys reach dbt's connections as session settings, never as SQL text (warning_models.pseudonyms)
+    os.environ["PGOPTIONS"] = pgoptions_with_keys()
+
+GATED_BATCHES = Asset(name=GATED_BATCHES_NAME, uri=GATED_BATCHES_URI)
+DBT_PROJECT_DIR = Path(os.environ.get("EWS_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
+DBT_MANIFEST = Path(os.environ.get("EWS_DBT_TARGET_DIR", DBT_PROJECT_DIR / "target")) / "manifest.json"
+DOMAINS = ["credit", "market", "macro", "access"]
+DEFAULT_ARGS = {
+    "owner": "risk-data-engineering",
+    "retries": 2,
+    "retry_delay": pendulum.duration(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": pendulum.duration(minutes=20),
+    "on_failure_callback": notify_task_failure,
+}
+
+
+@dag(
+    schedule=[GATED_BATCHES],
+    start_date=pendulum.datetime(2025, 1, 2, 6, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    params={
+        "business_date": Param(
+            None, type=["null", "string"], format="date",
+            description="Model this business date (YYYY-MM-DD); empty: the day ews_load gated.",
+        ),
+        "domains": Param(
+            DOMAINS, type="array", items={"type": "string", "enum": DOMAINS},
+            description="The domains whose indicators run.",
+        ),
+    },
+    tags=["ews", "daily", "models", "alerts"],
+    doc_md=__doc__ + docs_links(),
+)
+def ews_model() -> None:
+    @task
+    def business_date() -> str:
+        from airflow.sdk import get_current_context
+
+        from warning_models.schedule import business_date_of_model_run
+
+        context = get_current_context()
+        events = context.get("triggering_asset_events") or {}
+        extras = [dict(e.extra or {}) for _, asset_events in events.items() for e in asset_events]
+        return business_date_of_model_run(context["params"].get("business_date"), extras).isoformat()
+
+    @task
+    def domains() -> list[str]:
+        from airflow.sdk import get_current_context
+
+        return list(get_current_context()["params"]["domains"]) or DOMAINS
+
+    dbt = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR, manifest_path=DBT_MANIFEST, install_dbt_deps=False
+        ),
+        profile_config=ProfileConfig(
+            profile_name="ews", target_name="warehouse", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
+        ),
+        execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH),
+    )
+
+    @task(map_index_template="{{ ews_domain }}")
+    def indicators(domain: str, day: str) -> list[dict[str, object]]:
+        import datetime as dt
+
+        from airflow.sdk import get_current_context
+
+        get_current_context()["ews_domain"] = domain  # type: ignore[typeddict-unknown-key]
+        from warning_models.indicators import run_indicators
+        from warning_models.warehouse import warehouse_url
+
+        outcomes = run_indicators(warehouse_url(), dt.date.fromisoformat(day), [domain])
+        return [o.as_dict() for o in outcomes]
+
+    @task
+    def alert_cases(day: str) -> int:
+        from warning_models.pipeline import update_alert_cases
+        from warning_models.warehouse import warehouse_url
+
+        return update_alert_cases(warehouse_url())
+
+    @task
+    def notify(day: str) -> dict[str, int]:
+        from airflow.sdk import get_current_context
+
+        from warning_models.alerts.notify import notify_cases
+        from warning_models.roles import JobRole, job_url
+        from warning_models.warehouse import connect, warehouse_url
+
+        with connect(job_url(warehouse_url(), JobRole.MODELER)) as conn:
+            return notify_cases(conn, get_current_context()["run_id"])
+
+    @task
+    def report(day: str) -> str:
+        import datetime as dt
+
+        from warning_models.config import load_settings
+        from warning_models.report.build import report_dir, write_report
+        from warning_models.roles import JobRole, job_url
+        from warning_models.warehouse import connect, warehouse_url
+
+        settings = load_settings()
+        business_date = dt.date.fromisoformat(day)
+        with connect(job_url(warehouse_url(settings), JobRole.BI_READER)) as conn:
+            page = write_report(conn, business_date, report_dir(settings.home, business_date))
+        print(f"daily report: {page}")
+        return str(page)
+
+    @task
+    def docs(day: str) -> dict[str, str]:
+        import datetime as dt
+
+        from warning_models.config import load_settings
+        from warning_models.gx_context import build_data_docs
+        from warning_models.roles import JobRole, job_url
+        from warning_models.summary import alert_summary
+        from warning_models.transform import build_dbt_docs
+        from warning_models.warehouse import connect, warehouse_url
+
+        settings = load_settings()
+        url = warehouse_url(settings)
+        gx = build_data_docs(job_url(url, JobRole.LOADER), settings.gx_home)
+        dbt_docs = build_dbt_docs(url, settings)
+        business_date = dt.date.fromisoformat(day)
+        with connect(job_url(url, JobRole.BI_READER)) as conn:
+            print(f"Alerts for {day}\n{alert_summary(conn, business_date, business_date)}")
+        return {"data_docs": str(gx), "dbt_docs": str(dbt_docs)}
+
+    day = business_date()
+    scored = indicators.partial(day=day).expand(domain=domains())
+    cases = alert_cases(day)
+    day >> dbt >> scored >> cases
+    cases >> [notify(day), report(day), docs(day)]
+
+
+ews_model()
