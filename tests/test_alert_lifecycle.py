@@ -140,3 +140,25 @@ def test_actions_are_recorded_append_only_and_checked(warehouse: str) -> None:
         first = [c.row() for c in refresh_cases(conn, CONFIG)]
         assert [c[5] for c in first] == ["resolved", "new"]
         assert [c.row() for c in refresh_cases(conn, CONFIG)] == first
+
+
+def test_the_cli_lists_the_most_urgent_cases_first_and_records_actions(
+    warehouse: str, tmp_path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    from warning_models.cli import main
+
+    monkeypatch.setenv("EWS_DATABASE_URL", warehouse)
+    monkeypatch.setenv("EWS_HOME", str(tmp_path))
+    with psycopg2.connect(warehouse) as conn:
+        _insert_alerts(conn, [alert(1, "low", entity="L1"), alert(0, "high", entity="L2"), alert(1, "medium", entity="L3")])
+    assert main(["alerts", "list", "--limit", "1"]) == 0
+    listed = capsys.readouterr().out
+    assert "L2" in listed and "L1" not in listed and "L3" not in listed  # high first, whatever its last day
+    assert main(["alerts", "ack", "L2", "--note", "on it", "--by", "ana"]) == 0
+    assert "acknowledged (by ana: on it)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # argparse: --note is required
+        main(["alerts", "resolve", "L2"])
+    assert "--note" in capsys.readouterr().err
+    assert main(["alerts", "show", "L2"]) == 0
+    shown = capsys.readouterr().out
+    assert "acknowledge by ana" in shown and "status        acknowledged" in shown

@@ -308,7 +308,7 @@ def cmd_access(args: argparse.Namespace) -> int:
 def cmd_alerts(args: argparse.Namespace) -> int:
     from warning_models.alerts.actions import act, find_case
     from warning_models.alerts.lifecycle import ACTIVE_STATUSES, ActionKind, LifecycleConfig, Status, cases_as_of
-    from warning_models.alerts.printing import case_detail, cases_table
+    from warning_models.alerts.printing import case_detail, cases_table, most_urgent_first
     from warning_models.warehouse import connect, migrate, warehouse_url
 
     url = warehouse_url(load_settings())
@@ -319,7 +319,9 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             cases = cases_as_of(conn, args.as_of, config)
             wanted = {Status(s) for s in args.status.split(",")} if args.status else (
                 set(Status) if args.all else set(ACTIVE_STATUSES))
-            shown = [c for c in cases if c.status in wanted and (not args.domain or c.domain == args.domain)]
+            shown = most_urgent_first(
+                [c for c in cases if c.status in wanted and (not args.domain or c.domain == args.domain)]
+            )
             print(cases_table(shown[: args.limit] if args.limit else shown) if shown else "no alert cases")
             return 0
         if args.alerts_command == "show":

@@ -14,13 +14,17 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def most_urgent_first(cases: Sequence[Case]) -> list[Case]:
+    """The most severe first, then the most recently seen."""
+    return sorted(cases, key=lambda c: (-SEVERITY_RANK[c.severity], -c.last_seen_date.toordinal(), c.case_id))
+
+
 def cases_table(cases: Sequence[Case], explanation_width: int = 70) -> str:
     """One line per case, the most severe and most recent first."""
-    ordered = sorted(cases, key=lambda c: (-SEVERITY_RANK[c.severity], -c.last_seen_date.toordinal(), c.case_id))
     rows = [
         (c.case_id, c.domain, c.status.value, c.severity + ("↑" if c.is_escalated else ""), c.first_seen_date,
          c.last_seen_date, c.alerted_days, _short(c.explanation, explanation_width))
-        for c in ordered
+        for c in most_urgent_first(cases)
     ]
     return format_table(["case", "domain", "status", "severity", "first seen", "last seen", "days", "latest"], rows)
 
