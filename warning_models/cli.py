@@ -168,7 +168,7 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
 
 
 def cmd_dbt(args: argparse.Namespace) -> int:
-    from warning_models.transform import build_dbt_docs, run_dbt
+    from warning_models.transform import HISTORY_TESTS, build_dbt_docs, run_dbt
     from warning_models.warehouse import migrate, warehouse_url
 
     settings = load_settings()
@@ -177,8 +177,13 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     if args.action == "docs":
         print(f"dbt docs: {build_dbt_docs(url, settings)}")
         return 0
-    run_dbt([args.action], url, settings)
-    print(f"dbt {args.action}: ok (artifacts in {settings.dbt_target_dir})")
+    command = [args.action]
+    if args.select:
+        command += ["--select", *args.select]
+    if args.full_refresh:
+        command += ["--full-refresh", *HISTORY_TESTS]
+    run_dbt(command, url, settings)
+    print(f"dbt {' '.join(command)}: ok (artifacts in {settings.dbt_target_dir})")
     return 0
 
 
@@ -404,6 +409,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("dbt", help="run dbt against the warehouse")
     p.add_argument("action", choices=["parse", "build", "docs"], help="docs: the static docs site in $EWS_HOME/dbt_docs")
+    p.add_argument("--select", nargs="+", help="build: only these nodes (dbt's selection syntax)")
+    p.add_argument(
+        "--full-refresh", action="store_true",
+        help="build: rebuild the incremental models from all passed batches (never needed for correctness), and run "
+        "the tests that re-read the whole history",
+    )
     p.set_defaults(func=cmd_dbt)
 
     p = sub.add_parser("quarantine", help="batches held back by the gate: list, show, release, replay")

@@ -32,6 +32,13 @@ def run_dbt(command: list[str], url: str, settings: Settings | None = None) -> N
         _invoke(command, settings)
 
 
+# The daily build: models and their data tests, which check what the run changed (dbt_project/macros/
+# incremental_batches.sql). Left out: dbt's unit tests of the SQL logic, which belong to CI
+# (tests/test_dbt_unit_tests.py). The tests that re-read the whole history are off unless var ews_history_tests
+# is set (`ews dbt build --full-refresh` sets it).
+DAILY_BUILD = ("build", "--exclude-resource-type", "unit_test")
+HISTORY_TESTS = ("--vars", "{ews_history_tests: true}")
+
 # dbt commands that build models, and so compute the keyed pseudonyms (warning_models.pseudonyms)
 BUILDING_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot"})
 

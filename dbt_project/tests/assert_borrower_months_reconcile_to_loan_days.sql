@@ -1,5 +1,6 @@
 -- Each month, the borrower months add up to the loan days: live loans and their balance at the month's last
--- business date, and what fell due and was paid on every day of the month.
+-- business date, and what fell due and was paid on every day of the month. Checks the months the latest build
+-- of fct_borrower_months wrote (a full build: every month).
 
 with
 
@@ -10,6 +11,8 @@ loan_days as (
         cast(date_trunc('month', performance_date) as date) as month_start_date
 
     from {{ ref('fct_loan_days') }}
+
+    where performance_date >= {{ latest_build_start('fct_borrower_months', grain='month') }}
 
 ),
 
@@ -57,6 +60,8 @@ borrower_month_totals as (
         count(*) as borrowers_count
 
     from {{ ref('fct_borrower_months') }}
+
+    where month_start_date >= {{ latest_build_start('fct_borrower_months', grain='month') }}
 
     group by month_start_date
 

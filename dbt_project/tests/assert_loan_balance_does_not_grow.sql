@@ -1,5 +1,6 @@
 -- Every product (mortgage, personal, auto, sme_term) is an amortising term loan, never redrawn, and arrears
--- are not capitalised: the end-of-day balance never grows from one day to the next.
+-- are not capitalised: the end-of-day balance never grows from one day to the next. Checks the days the latest
+-- build of fct_loan_days wrote, against the business date before them (a full build: every day).
 
 with
 
@@ -13,6 +14,8 @@ loan_days as (
         lag(balance_amount) over (partition by loan_id order by performance_date) as previous_balance_amount
 
     from {{ ref('fct_loan_days') }}
+
+    where performance_date >= {{ latest_build_start('fct_loan_days', include_previous=true) }}
 
 )
 

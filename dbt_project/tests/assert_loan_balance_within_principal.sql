@@ -1,4 +1,4 @@
--- Outstanding principal never exceeds the amount lent.
+-- Outstanding principal never exceeds the amount lent (on the days the latest build of fct_loan_days wrote).
 
 select
     loan_day_key,
@@ -7,4 +7,6 @@ select
 
 from {{ ref('fct_loan_days') }}
 
-where balance_amount > principal_amount + {{ var('amount_tolerance') }}
+where
+    {{ latest_build_dates('fct_loan_days', 'performance_date') }}
+    and balance_amount > principal_amount + {{ var('amount_tolerance') }}

@@ -1,5 +1,6 @@
 -- Days past due is the age of the oldest unpaid instalment: between two rows of a loan it can grow by at most
--- the calendar days between them (it falls back when arrears are paid).
+-- the calendar days between them (it falls back when arrears are paid). Checks the days the latest build of
+-- fct_loan_days wrote, against the business date before them (a full build: every day).
 
 with
 
@@ -14,6 +15,8 @@ loan_days as (
         lag(days_past_due) over by_loan as previous_days_past_due
 
     from {{ ref('fct_loan_days') }}
+
+    where performance_date >= {{ latest_build_start('fct_loan_days', include_previous=true) }}
 
     window by_loan as (
         partition by loan_id

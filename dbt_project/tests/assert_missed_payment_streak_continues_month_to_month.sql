@@ -16,6 +16,9 @@ borrower_months as (
 
     from {{ ref('fct_borrower_months') }}
 
+    -- the months the latest build wrote, and the month before them (a full build: every month)
+    where month_start_date >= {{ latest_build_start('fct_borrower_months', grain='month', include_previous=true) }}
+
     window by_borrower as (
         partition by borrower_id
         order by month_start_date

@@ -1,5 +1,6 @@
 -- The whole book's row of each business date holds every loan of fct_loan_days that day, its balance and its
--- loans 90+ days past due; each month has exactly one month end, its last business date.
+-- loans 90+ days past due; each month has exactly one month end, its last business date. Checks the months the
+-- latest build of fct_npl_ratio_days wrote (a full build: every month).
 
 with
 
@@ -14,6 +15,8 @@ loan_days as (
 
     from {{ ref('fct_loan_days') }}
 
+    where performance_date >= {{ latest_build_start('fct_npl_ratio_days', grain='month') }}
+
     group by performance_date
 
 ),
@@ -24,7 +27,9 @@ whole_book as (
 
     from {{ ref('fct_npl_ratio_days') }}
 
-    where segment = 'all'
+    where
+        segment = 'all'
+        and performance_date >= {{ latest_build_start('fct_npl_ratio_days', grain='month') }}
 
 )
 

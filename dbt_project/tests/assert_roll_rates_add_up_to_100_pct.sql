@@ -15,6 +15,9 @@ from_buckets as (
 
     from {{ ref('fct_credit_roll_rates') }}
 
+    -- the months the latest build wrote (a full build: every month)
+    where roll_month_start_date >= {{ latest_build_start('fct_credit_roll_rates', grain='month') }}
+
     group by
         roll_month_start_date,
         segment,

@@ -17,6 +17,9 @@ loan_days as (
 
     from {{ ref('fct_loan_days') }}
 
+    -- the months the latest build wrote and the month before them (a full build: every month)
+    where performance_date >= {{ latest_build_start('fct_credit_roll_rates', grain='month', include_previous=true) }}
+
 ),
 
 month_ends as (
@@ -132,6 +135,8 @@ matrix_sides as (
 
     from {{ ref('fct_credit_roll_rates') }}
 
+    where roll_month_start_date >= {{ latest_build_start('fct_credit_roll_rates', grain='month') }}
+
     group by roll_month_start_date, segment, from_bucket
 
     union all
@@ -146,7 +151,9 @@ matrix_sides as (
 
     from {{ ref('fct_credit_roll_rates') }}
 
-    where to_bucket <> 'closed'
+    where
+        to_bucket <> 'closed'
+        and roll_month_start_date >= {{ latest_build_start('fct_credit_roll_rates', grain='month') }}
 
     group by roll_month_start_date, segment, to_bucket
 

@@ -1,56 +1,66 @@
--- Each user has one row for every day from their first event to the last day of the access data,
--- and that first row is a day with events.
+-- On every day the latest build of fct_user_days wrote (a full build: every day), each user first seen by then has
+-- exactly one row, and a user's first day is a day with events.
 
 with
 
-user_days as (
+built_days as (
 
     select * from {{ ref('fct_user_days') }}
 
-),
-
-last_day as (
-
-    select max(activity_date) as last_activity_date from user_days
+    where {{ latest_build_dates('fct_user_days', 'activity_date') }}
 
 ),
 
-per_user as (
+days as (
+
+    select distinct activity_date from built_days
+
+),
+
+expected as (
+
+    select
+        users.user_id,
+        users.first_event_date,
+        days.activity_date
+
+    from {{ ref('dim_access_users') }} as users
+
+    inner join days
+        on days.activity_date >= users.first_event_date
+
+),
+
+actual as (
 
     select
         user_id,
-        min(activity_date) as first_activity_date,
-        max(activity_date) as last_activity_date,
-        count(*) as days_count
+        activity_date,
+        count(*) as rows_count,
+        max(events_count) as events_count
 
-    from user_days
+    from built_days
 
-    group by user_id
-
-),
-
-first_days as (
-
-    select
-        per_user.*,
-        user_days.events_count as first_day_events_count
-
-    from per_user
-
-    inner join user_days
-        on
-            per_user.user_id = user_days.user_id
-            and per_user.first_activity_date = user_days.activity_date
+    group by
+        user_id,
+        activity_date
 
 )
 
-select first_days.*
+select
+    user_id,
+    activity_date,
+    expected.first_event_date,
+    actual.rows_count,
+    actual.events_count
 
-from first_days
+from expected
 
-cross join last_day
+full outer join actual
+    using (user_id, activity_date)
 
 where
-    first_days.last_activity_date <> last_day.last_activity_date
-    or first_days.days_count <> first_days.last_activity_date - first_days.first_activity_date + 1
-    or first_days.first_day_events_count = 0
+    expected.user_id is null
+    or actual.rows_count is null
+    or actual.rows_count <> 1
+    or (activity_date = expected.first_event_date and actual.events_count = 0)

@@ -1,3 +1,6 @@
+{{ config(tags=['history'], enabled=var('ews_history_tests', false)) }}
+-- Reads every loan day, so it is off in the daily build: `ews dbt build --full-refresh` runs it (it sets
+-- var ews_history_tests), and so can anyone, any time: dbt test --select tag:history --vars '{ews_history_tests: true}'.
 -- Every vintage holds the loans of fct_loan_days drawn in its month (and their principal), and at its last
 -- months on book its defaulted loans are all those of them that were ever 90+ days past due; per segment and
 -- for the whole book.

@@ -1,26 +1,53 @@
+{#-
+    Incremental (macros/incremental_batches.sql): a run counts the days it rebuilds, every one from the earliest
+    changed on (a replayed day can make an IP or object new on it rather than on a later day).
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_dates',
+    batch_sources=['access_events'],
+    batches_from='int_access_events_sessionized',
+    date_column='activity_date',
+    rebuild='from_earliest',
+    on_schema_change='fail',
+    indexes=[{'columns': ['activity_date']}],
+) }}
+
 with
 
 events as (
 
     select * from {{ ref('int_access_events_sessionized') }}
+    {% if is_incremental() -%}
+    where event_date >= {{ planned_start() }}
+    {%- endif %}
 
 ),
 
 client_ips as (
 
     select * from {{ ref('int_access_client_ips_first_seen') }}
+    {% if is_incremental() -%}
+    where first_seen_date >= {{ planned_start() }}
+    {%- endif %}
 
 ),
 
 objects as (
 
     select * from {{ ref('int_access_objects_first_seen') }}
+    {% if is_incremental() -%}
+    where first_seen_date >= {{ planned_start() }}
+    {%- endif %}
 
 ),
 
 sessions as (
 
     select * from {{ ref('int_access_sessions_aggregated') }}
+    {% if is_incremental() -%}
+    where session_date >= {{ planned_start() }}
+    {%- endif %}
 
 ),
 

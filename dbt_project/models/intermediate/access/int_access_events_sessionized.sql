@@ -1,12 +1,29 @@
 {%- set off_hours_end_hour = var('off_hours_end_hour') -%}
 {%- set off_hours_start_hour = var('off_hours_start_hour') -%}
 {%- set session_gap_minutes = var('access_session_gap_minutes', 30) -%}
+{#-
+    Incremental (macros/incremental_batches.sql): a run sessionizes the events of the dates it rebuilds (every date
+    from the earliest changed one on), each user and IP going on from its last stored event before them: a
+    session running past midnight keeps its key.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_dates',
+    batch_sources=['access_events'],
+    date_column='event_date',
+    rebuild='from_earliest',
+    on_schema_change='fail',
+    indexes=[{'columns': ['event_date']}, {'columns': ['session_key']}],
+) }}
 
 with
 
 events as (
 
     select * from {{ ref('stg_access__events') }}
+    {% if is_incremental() -%}
+    where loaded_business_date in {{ planned_dates() }}
+    {%- endif %}
 
 ),
 
@@ -47,6 +64,63 @@ events_flagged as (
 
 ),
 
+{% if is_incremental() %}
+carried as (
+
+    -- Each user and IP's last stored event before the rebuilt dates, when it is close enough to go on.
+    select distinct on (user_id, client_ip)
+        user_id,
+        client_ip,
+        event_at,
+        event_id,
+        session_key
+
+    from {{ this }}
+
+    where
+        event_date < {{ planned_start() }}
+        and event_at >= cast({{ planned_start() }} as timestamp) at time zone 'UTC' - interval '{{ session_gap_minutes }} minutes'
+
+    order by
+        user_id,
+        client_ip,
+        event_at desc,
+        event_id desc
+
+),
+{% endif %}
+
+with_carried as (
+
+    select
+        events_flagged.*,
+        false as is_carried,
+        cast(null as text) as carried_session_key
+
+    from events_flagged
+    {% if is_incremental() %}
+    union all
+    select
+        carried.event_id,
+        carried.user_id,
+        carried.client_ip,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        carried.event_at,
+        null,
+        null,
+        true,
+        carried.session_key
+
+    from carried
+    {% endif %}
+
+),
+
 gaps_marked as (
 
     -- A session is a user's run of events from one client IP with no pause longer than the session gap.
@@ -60,7 +134,7 @@ gaps_marked as (
             true
         ) as is_session_start
 
-    from events_flagged
+    from with_carried
 
 ),
 
@@ -80,12 +154,18 @@ sessions_numbered as (
 
 session_firsts as (
 
+    -- The session's key: user_id | its first event_id, or the stored key of a session it goes on with.
     select
         *,
-        first_value(event_id) over (
+        first_value(
+            case
+                when is_carried then carried_session_key
+                else {{ surrogate_key(['user_id', 'event_id']) }}
+            end
+        ) over (
             partition by user_id, client_ip, session_number
             order by event_at, event_id
-        ) as session_first_event_id
+        ) as session_key
 
     from sessions_numbered
 
@@ -95,7 +175,7 @@ keyed as (
 
     select
         event_id,
-        {{ surrogate_key(['user_id', 'session_first_event_id']) }} as session_key,
+        session_key,
         user_id,
         client_ip,
         client_network,
@@ -110,6 +190,8 @@ keyed as (
         is_session_start
 
     from session_firsts
+
+    where not is_carried
 
 )
 

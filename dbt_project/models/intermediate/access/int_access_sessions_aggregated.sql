@@ -1,8 +1,32 @@
+{#-
+    Incremental (macros/incremental_batches.sql): a run sums up again the sessions with an event on the dates it
+    rebuilds (a session that began the day before included); a correction first drops the sessions that ended on
+    or after its earliest date.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_keys',
+    unique_key=['session_key'],
+    batch_sources=['access_events'],
+    batches_from='int_access_events_sessionized',
+    date_column='ended_date',
+    rebuild='from_earliest',
+    on_schema_change='fail',
+    indexes=[{'columns': ['session_key'], 'unique': true}, {'columns': ['ended_date']}, {'columns': ['session_date']}],
+) }}
+
 with
 
 events as (
 
     select * from {{ ref('int_access_events_sessionized') }}
+    {% if is_incremental() -%}
+    where session_key in (
+        select rebuilt.session_key
+        from {{ ref('int_access_events_sessionized') }} as rebuilt
+        where rebuilt.event_date = any(array{{ planned_dates() }})
+    )
+    {%- endif %}
 
 ),
 
@@ -43,6 +67,7 @@ final as (
         started_at,
         ended_at,
         cast(started_at at time zone 'UTC' as date) as session_date,
+        cast(ended_at at time zone 'UTC' as date) as ended_date,
         cast(extract(epoch from ended_at - started_at) as bigint) as duration_seconds,
         events_count,
         rows_read,

@@ -1,8 +1,18 @@
+-- Built on the user's IPs and objects (each a row per user and IP, or object): every event has an IP, so the IPs
+-- give the user's first and last day and events; the objects give what the user works on. Nothing here reads the
+-- events themselves.
+
 with
 
-events as (
+client_ips as (
 
-    select * from {{ ref('int_access_events_sessionized') }}
+    select * from {{ ref('int_access_client_ips_first_seen') }}
+
+),
+
+objects as (
+
+    select * from {{ ref('int_access_objects_first_seen') }}
 
 ),
 
@@ -10,11 +20,11 @@ users as (
 
     select
         user_id,
-        min(event_date) as first_event_date,
-        max(event_date) as last_event_date,
-        count(*) as events_count
+        min(first_seen_date) as first_event_date,
+        max(last_seen_date) as last_event_date,
+        cast(sum(events_count) as bigint) as events_count
 
-    from events
+    from client_ips
 
     group by user_id
 
@@ -26,13 +36,11 @@ schema_events as (
     select
         user_id,
         split_part(object_name, '.', 1) as schema_name,
-        count(*) as events_count
+        sum(events_count) as events_count
 
-    from events
+    from objects
 
-    where
-        object_name is not null
-        and not is_sensitive_object
+    where not is_sensitive_object
 
     group by
         user_id,

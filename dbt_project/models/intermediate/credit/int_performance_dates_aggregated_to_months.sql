@@ -1,18 +1,26 @@
--- Reads the loan-day mart: the month ends are the business dates the credit book actually has rows for.
+-- Reads the loan-day mart: the month ends are the business dates the credit book actually has rows for. The
+-- dates come from its performance_date index one at a time (a loose index scan: one probe per business date), not
+-- from a scan of every loan day.
 
-with
-
-loan_days as (
-
-    select * from {{ ref('fct_loan_days') }}
-
-),
+with recursive
 
 performance_dates as (
 
-    select distinct performance_date
+    select min(performance_date) as performance_date
 
-    from loan_days
+    from {{ ref('fct_loan_days') }}
+
+    union all
+
+    select (
+        select min(later.performance_date)
+        from {{ ref('fct_loan_days') }} as later
+        where later.performance_date > performance_dates.performance_date
+    )
+
+    from performance_dates
+
+    where performance_dates.performance_date is not null
 
 ),
 
@@ -24,6 +32,8 @@ aggregated_to_months as (
         cast(count(*) as integer) as business_dates_count
 
     from performance_dates
+
+    where performance_date is not null
 
     group by month_start_date
 

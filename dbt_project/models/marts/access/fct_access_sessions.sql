@@ -1,8 +1,26 @@
+{#-
+    Incremental (macros/incremental_batches.sql): the sessions that ended on a rebuilt date or later (a session that
+    began the day before included); a correction first drops those.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_keys',
+    unique_key=['session_key'],
+    batch_sources=['access_events'],
+    batches_from='int_access_sessions_aggregated',
+    date_column='ended_date',
+    rebuild='from_earliest',
+    on_schema_change='fail',
+) }}
+
 with
 
 sessions as (
 
     select * from {{ ref('int_access_sessions_aggregated') }}
+    {% if is_incremental() -%}
+    where ended_date >= {{ planned_start() }}
+    {%- endif %}
 
 ),
 
@@ -16,6 +34,7 @@ final as (
         session_date,
         started_at,
         ended_at,
+        ended_date,
         duration_seconds,
         events_count,
         rows_read,

@@ -1,14 +1,31 @@
+{#- Incremental (macros/incremental_batches.sql): the days from the earliest one rebuilt to the last. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_dates',
+    batch_sources=['access_events'],
+    batches_from='int_access_events_sessionized',
+    date_column='activity_date',
+    rebuild='from_earliest',
+    on_schema_change='fail',
+) }}
+
 with
 
 user_days as (
 
     select * from {{ ref('int_user_days_spined') }}
+    {% if is_incremental() -%}
+    where activity_date >= {{ planned_start() }}
+    {%- endif %}
 
 ),
 
 activity as (
 
     select * from {{ ref('int_access_events_aggregated_to_user_days') }}
+    {% if is_incremental() -%}
+    where activity_date >= {{ planned_start() }}
+    {%- endif %}
 
 ),
 

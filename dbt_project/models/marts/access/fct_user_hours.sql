@@ -1,8 +1,21 @@
+{#- Incremental by date (macros/incremental_batches.sql): an hour's counts come from its own events. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_dates',
+    batch_sources=['access_events'],
+    batches_from='int_access_events_sessionized',
+    date_column='activity_date',
+    on_schema_change='fail',
+) }}
+
 with
 
 user_hours as (
 
     select * from {{ ref('int_access_events_aggregated_to_user_hours') }}
+    {% if is_incremental() -%}
+    where activity_date = any(array{{ planned_dates() }})
+    {%- endif %}
 
 ),
 

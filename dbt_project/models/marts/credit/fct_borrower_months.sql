@@ -1,20 +1,44 @@
+{#-
+    Incremental: the months from the earliest month fct_loan_days rebuilt on, from their loan days; the missed
+    payment streak continues from the month before, as stored (macros/incremental_batches.sql).
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_dates',
+    batch_sources=['loan_performance', 'repayments', 'loans', 'borrowers'],
+    batches_from='fct_loan_days',
+    date_column='month_start_date',
+    date_grain='month',
+    rebuild='from_earliest',
+    on_schema_change='fail',
+) }}
+
 with
 
 loan_days as (
 
     select * from {{ ref('fct_loan_days') }}
+    {% if is_incremental() -%}
+    where performance_date >= {{ planned_start() }}
+    {%- endif %}
 
 ),
 
 repayments as (
 
     select * from {{ ref('int_repayments_aggregated_to_loan_days') }}
+    {% if is_incremental() -%}
+    where due_date >= {{ planned_start() }}
+    {%- endif %}
 
 ),
 
 months as (
 
     select * from {{ ref('int_performance_dates_aggregated_to_months') }}
+    {% if is_incremental() -%}
+    where month_start_date >= {{ planned_start() }}
+    {%- endif %}
 
 ),
 
@@ -78,6 +102,43 @@ aggregated_to_borrower_months as (
 
 ),
 
+with_previous_month as (
+
+    select
+        *,
+        cast(null as integer) as stored_streak_months,
+        false as is_stored
+
+    from aggregated_to_borrower_months
+    {% if is_incremental() %}
+    union all
+    -- the stored month before the rebuilt ones: a streak running into them goes on from its count
+    select
+        borrower_id,
+        month_start_date,
+        month_end_date,
+        segment,
+        institution_id,
+        loans_count,
+        balance_amount,
+        principal_amount,
+        max_days_past_due,
+        max_days_past_due_in_month,
+        due_amount,
+        paid_amount,
+        missed_payments_count,
+        months_on_book,
+        is_default,
+        missed_payment_streak_months as stored_streak_months,
+        true as is_stored
+
+    from {{ this }}
+
+    where month_start_date = cast({{ planned_start() }} - interval '1 month' as date)
+    {% endif %}
+
+),
+
 missed_payment_islands as (
 
     -- Gaps and islands: consecutive calendar months with a missed instalment share month_index - row_number.
@@ -89,7 +150,7 @@ missed_payment_islands as (
             order by month_start_date
         ) as missed_payment_island
 
-    from aggregated_to_borrower_months
+    from with_previous_month
 
 ),
 
@@ -121,18 +182,45 @@ final as (
         case
             when missed_payments_count > 0
                 then cast(
-                    row_number() over (
-                        partition by borrower_id, missed_payments_count > 0, missed_payment_island
-                        order by month_start_date
-                    ) as integer
+                    coalesce(first_value(stored_streak_months) over by_island, 1)
+                    + row_number() over by_island - 1 as integer
                 )
             else 0
         end as missed_payment_streak_months,
         months_on_book,
-        is_default
+        is_default,
+        is_stored
 
     from missed_payment_islands
 
+    window by_island as (
+        partition by borrower_id, missed_payments_count > 0, missed_payment_island
+        order by month_start_date
+    )
+
 )
 
-select * from final
+select
+    borrower_month_key,
+    borrower_id,
+    month_start_date,
+    month_end_date,
+    segment,
+    institution_id,
+    loans_count,
+    balance_amount,
+    principal_amount,
+    utilisation_pct,
+    max_days_past_due,
+    max_days_past_due_in_month,
+    due_amount,
+    paid_amount,
+    payment_to_due_pct,
+    missed_payments_count,
+    missed_payment_streak_months,
+    months_on_book,
+    is_default
+
+from final
+
+where not is_stored

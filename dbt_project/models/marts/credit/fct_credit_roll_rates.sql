@@ -1,3 +1,18 @@
+{#-
+    Incremental: the roll months from the earliest month fct_loan_days rebuilt on (the latest month's matrix moves
+    with each new business date); see macros/incremental_batches.sql.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_dates',
+    batch_sources=['loan_performance', 'repayments', 'loans', 'borrowers'],
+    batches_from='fct_loan_days',
+    date_column='roll_month_start_date',
+    date_grain='month',
+    rebuild='from_earliest',
+    on_schema_change='fail',
+) }}
+
 with
 
 loan_days as (
@@ -9,6 +24,10 @@ loan_days as (
 months as (
 
     select * from {{ ref('int_performance_dates_aggregated_to_months') }}
+    {% if is_incremental() -%}
+    -- the rebuilt months and the one before (their "from" month ends)
+    where month_start_date >= cast({{ planned_start() }} - interval '1 month' as date)
+    {%- endif %}
 
 ),
 
@@ -38,7 +57,11 @@ roll_months as (
 
     from months
 
-    where previous_month_end_date is not null
+    where
+        previous_month_end_date is not null
+        {% if is_incremental() -%}
+        and month_start_date >= {{ planned_start() }}
+        {%- endif %}
 
 ),
 

@@ -1,59 +1,87 @@
+{#-
+    Incremental (macros/incremental_batches.sql): a run recomputes the vintage cells (origination month, months on
+    book) that int_loan_days_aggregated_to_months_on_book changed, carries the vintage's other cells as stored,
+    and rewrites the vintage (the cumulative default count runs over all its cells); a correction recomputes every
+    vintage.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_keys',
+    unique_key=['origination_month_start_date'],
+    batch_sources=['loan_performance', 'repayments', 'loans', 'borrowers'],
+    batches_from='fct_loan_days',
+    on_schema_change='fail',
+) }}
+
 with
-
-loan_days as (
-
-    select * from {{ ref('fct_loan_days') }}
-
-),
 
 loan_months_on_book as (
 
-    -- One row per loan per months-on-book value it was observed at; the balance is the one on its last day
-    -- at that months on book.
+    -- A loan whose borrower has not passed the gate yet counts as 'unknown' (and in 'all').
     select
-        loan_id,
-        cast(date_trunc('month', min(origination_date)) as date) as origination_month_start_date,
-        coalesce(min(segment), 'unknown') as segment,
-        min(principal_amount) as principal_amount,
+        origination_month_start_date,
         months_on_book,
-        bool_or(is_default) as is_default,
-        (array_agg(balance_amount order by performance_date desc))[1] as balance_amount
+        coalesce(segment, 'unknown') as segment,
+        principal_amount,
+        balance_amount,
+        first_performance_date,
+        last_performance_date,
+        is_first_observed,
+        is_first_default
 
-    from loan_days
-
-    group by
-        loan_id,
-        months_on_book
+    from {{ ref('int_loan_days_aggregated_to_months_on_book') }}
 
 ),
 
-loan_first_defaults as (
+{% if is_incremental() %}
 
-    -- The first months on book at which the loan was 90+ (null if never): from then on it counts as defaulted,
-    -- also at later months on book when it is no longer on the book.
-    select
-        *,
-        min(months_on_book) over by_loan as first_observed_months_on_book,
-        min(case when is_default then months_on_book end) over by_loan as first_default_months_on_book
+changed_cells as (
+
+    -- The cells the spells rebuilt by this run belong to (all of them for a correction).
+    select distinct
+        origination_month_start_date,
+        months_on_book
 
     from loan_months_on_book
 
-    window by_loan as (partition by loan_id)
+    where last_performance_date >= {{ planned_start() }} or {{ is_correction() }}
 
 ),
 
-vintage_months_on_book as (
+cell_loans as (
+
+    select loan_months_on_book.*
+
+    from loan_months_on_book
+
+    inner join changed_cells
+        on
+            loan_months_on_book.origination_month_start_date = changed_cells.origination_month_start_date
+            and loan_months_on_book.months_on_book = changed_cells.months_on_book
+
+),
+
+{% else %}
+
+cell_loans as (
+
+    select * from loan_months_on_book
+
+),
+
+{% endif %}
+
+cells as (
 
     select
         origination_month_start_date,
         case when grouping(segment) = 1 then 'all' else segment end as segment,
         months_on_book,
         cast(count(*) as integer) as loans_count,
-        cast(count(*) filter (where months_on_book = first_default_months_on_book) as integer)
-            as new_defaulted_loans_count,
+        cast(count(*) filter (where is_first_default) as integer) as new_defaulted_loans_count,
         sum(balance_amount) as balance_amount
 
-    from loan_first_defaults
+    from cell_loans
 
     group by grouping sets (
         (origination_month_start_date, segment, months_on_book),
@@ -61,6 +89,93 @@ vintage_months_on_book as (
     )
 
 ),
+
+{% if is_incremental() %}
+
+first_observed as (
+
+    -- Loans first seen in the spells this run rebuilt: they join their vintage's count (all loans on a correction).
+    select *
+
+    from loan_months_on_book
+
+    where is_first_observed and (first_performance_date >= {{ planned_start() }} or {{ is_correction() }})
+
+),
+
+stored as (
+
+    select * from {{ this }}
+
+    where
+        origination_month_start_date in (select cells.origination_month_start_date from cells)
+        and not {{ is_correction() }}
+
+),
+
+new_vintage_loans as (
+
+    select
+        origination_month_start_date,
+        case when grouping(segment) = 1 then 'all' else segment end as segment,
+        cast(count(*) as integer) as vintage_loans_count,
+        sum(principal_amount) as originated_principal_amount
+
+    from first_observed
+
+    group by grouping sets ((origination_month_start_date, segment), (origination_month_start_date))
+
+),
+
+vintage_loans as (
+
+    select
+        coalesce(new.origination_month_start_date, earlier.origination_month_start_date)
+            as origination_month_start_date,
+        coalesce(new.segment, earlier.segment) as segment,
+        coalesce(earlier.vintage_loans_count, 0) + coalesce(new.vintage_loans_count, 0) as vintage_loans_count,
+        coalesce(earlier.originated_principal_amount, 0) + coalesce(new.originated_principal_amount, 0)
+            as originated_principal_amount
+
+    from new_vintage_loans as new
+
+    full outer join (
+        select distinct origination_month_start_date, segment, vintage_loans_count, originated_principal_amount
+        from stored
+    ) as earlier
+        on
+            new.origination_month_start_date = earlier.origination_month_start_date
+            and new.segment = earlier.segment
+
+),
+
+all_cells as (
+
+    select * from cells
+
+    union all
+
+    select
+        stored.origination_month_start_date,
+        stored.segment,
+        stored.months_on_book,
+        stored.loans_count,
+        stored.new_defaulted_loans_count,
+        stored.balance_amount
+
+    from stored
+
+    where not exists (
+        select from cells
+        where
+            cells.origination_month_start_date = stored.origination_month_start_date
+            and cells.segment = stored.segment
+            and cells.months_on_book = stored.months_on_book
+    )
+
+),
+
+{% else %}
 
 vintage_loans as (
 
@@ -71,48 +186,52 @@ vintage_loans as (
         cast(count(*) as integer) as vintage_loans_count,
         sum(principal_amount) as originated_principal_amount
 
-    from loan_first_defaults
+    from loan_months_on_book
 
-    where months_on_book = first_observed_months_on_book
+    where is_first_observed
 
-    group by grouping sets (
-        (origination_month_start_date, segment),
-        (origination_month_start_date)
-    )
+    group by grouping sets ((origination_month_start_date, segment), (origination_month_start_date))
 
 ),
+
+all_cells as (
+
+    select * from cells
+
+),
+
+{% endif %}
 
 final as (
 
     select
         {{ surrogate_key([
-            'vintage_months_on_book.origination_month_start_date',
-            'vintage_months_on_book.segment',
-            'vintage_months_on_book.months_on_book'
+            'all_cells.origination_month_start_date',
+            'all_cells.segment',
+            'all_cells.months_on_book'
         ]) }} as vintage_key,
-        vintage_months_on_book.origination_month_start_date,
-        vintage_months_on_book.segment,
-        vintage_months_on_book.months_on_book,
-        vintage_months_on_book.loans_count,
+        all_cells.origination_month_start_date,
+        all_cells.segment,
+        all_cells.months_on_book,
+        all_cells.loans_count,
         vintage_loans.vintage_loans_count,
         vintage_loans.originated_principal_amount,
-        cast(
-            sum(vintage_months_on_book.new_defaulted_loans_count) over by_vintage as integer
-        ) as defaulted_loans_count,
-        cast(sum(vintage_months_on_book.new_defaulted_loans_count) over by_vintage as double precision)
+        all_cells.new_defaulted_loans_count,
+        cast(sum(all_cells.new_defaulted_loans_count) over by_vintage as integer) as defaulted_loans_count,
+        cast(sum(all_cells.new_defaulted_loans_count) over by_vintage as double precision)
         / cast(vintage_loans.vintage_loans_count as double precision) * 100 as cumulative_default_rate_pct,
-        vintage_months_on_book.balance_amount
+        all_cells.balance_amount
 
-    from vintage_months_on_book
+    from all_cells
 
     inner join vintage_loans
         on
-            vintage_months_on_book.origination_month_start_date = vintage_loans.origination_month_start_date
-            and vintage_months_on_book.segment = vintage_loans.segment
+            all_cells.origination_month_start_date = vintage_loans.origination_month_start_date
+            and all_cells.segment = vintage_loans.segment
 
     window by_vintage as (
-        partition by vintage_months_on_book.origination_month_start_date, vintage_months_on_book.segment
-        order by vintage_months_on_book.months_on_book
+        partition by all_cells.origination_month_start_date, all_cells.segment
+        order by all_cells.months_on_book
         rows between unbounded preceding and current row
     )
 

@@ -1,8 +1,26 @@
+{#-
+    Incremental (macros/incremental_batches.sql): a run rebuilds the business dates whose performance or repayment
+    batches passed (or were superseded) since the last one, and every date from the earliest of them on; loans and
+    borrowers delivered again (a revised record) get their attributes on all their days (post-hook
+    patch_loan_attributes). Equal to a full build at every run (tests/test_incremental_models.py).
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_dates',
+    batch_sources=['loan_performance', 'repayments', 'loans', 'borrowers'],
+    date_column='performance_date',
+    rebuild='from_earliest',
+    on_schema_change='fail',
+) }}
+
 with
 
 performance as (
 
     select * from {{ ref('stg_core__loan_performance') }}
+    {% if is_incremental() -%}
+    where loaded_business_date in {{ planned_dates() }}
+    {%- endif %}
 
 ),
 
@@ -15,6 +33,9 @@ loans as (
 repayments as (
 
     select * from {{ ref('int_repayments_aggregated_to_loan_days') }}
+    {% if is_incremental() -%}
+    where due_date in {{ planned_dates() }}
+    {%- endif %}
 
 ),
 

@@ -1,8 +1,27 @@
+{#-
+    Incremental: the aggregates of the business dates fct_loan_days rebuilt, and the other days of their months
+    carried from the table itself (is_month_end moves to the month's newest date); see
+    macros/incremental_batches.sql.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_dates',
+    batch_sources=['loan_performance', 'repayments', 'loans', 'borrowers'],
+    batches_from='fct_loan_days',
+    date_column='performance_date',
+    date_grain='month',
+    rebuild='from_earliest',
+    on_schema_change='fail',
+) }}
+
 with
 
 loan_days as (
 
     select * from {{ ref('fct_loan_days') }}
+    {% if is_incremental() -%}
+    where performance_date in {{ planned_dates(grain='day') }}
+    {%- endif %}
 
 ),
 
@@ -51,6 +70,32 @@ segment_days as (
 
 ),
 
+all_days as (
+
+    select * from segment_days
+    {% if is_incremental() %}
+    union all
+    -- the other days of the rebuilt months, as they are
+    select
+        performance_date,
+        segment,
+        loans_count,
+        balance_amount,
+        npl_loans_count,
+        npl_balance_amount,
+        current_balance_amount,
+        dpd_1_29_balance_amount,
+        dpd_30_59_balance_amount,
+        dpd_60_89_balance_amount,
+        dpd_90_plus_balance_amount
+    from {{ this }}
+    where
+        performance_date >= {{ planned_start() }}
+        and performance_date not in {{ planned_dates(grain='day') }}
+    {% endif %}
+
+),
+
 final as (
 
     select
@@ -73,7 +118,7 @@ final as (
         segment_days.dpd_60_89_balance_amount,
         segment_days.dpd_90_plus_balance_amount
 
-    from segment_days
+    from all_days as segment_days
 
     inner join months
         on cast(date_trunc('month', segment_days.performance_date) as date) = months.month_start_date

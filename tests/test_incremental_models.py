@@ -1,0 +1,177 @@
+"""The incremental dbt models equal a full build, whatever order the batches come in.
+
+A warehouse is built day by day (each run incremental) through what a bank's days bring: plain new days, a day's
+access events corrected a week later, a loan delivered again with a revised attribute, a repayments file rejected
+and then delivered right. After every run each incremental model is compared with what `dbt build --full-refresh`
+makes of the same batches, column by column and row by row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from tests.conftest import START, settings_for
+from warning_models.config import Settings
+from warning_models.contract import landing_path
+from warning_models.pipeline import gate_loaded, load_days
+from warning_models.roles import JobRole, job_url
+from warning_models.transform import run_dbt
+from warning_models.warehouse import connect
+
+# The incremental models and what they are built on and feed (tests are other modules' business).
+MODELS = ["--select", "+fct_loan_days+", "+fct_user_days+", "+fct_access_sessions+", "+fct_user_hours+"]
+NO_TESTS = ["--exclude-resource-type", "test", "unit_test"]
+
+
+def _incremental_models(url: str) -> list[str]:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("select distinct model_name from audit.model_batches order by 1")
+        return [r[0] for r in cur.fetchall()]
+
+
+def _fingerprints(url: str, models: list[str]) -> dict[str, tuple[int, str]]:
+    """Each model's row count and the md5 of its rows in a fixed order."""
+    out = {}
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        for model in models:
+            cur.execute(
+                "select table_schema from information_schema.tables where table_name = %s", (model,)
+            )
+            (schema,) = cur.fetchone()
+            cur.execute(
+                f'select count(*), md5(coalesce(string_agg(t::text, chr(10) order by t::text), \'\')) '
+                f'from "{schema}"."{model}" as t'
+            )
+            out[model] = cur.fetchone()
+    return out
+
+
+class Warehouse:
+    """A warehouse fed from a landing folder of our own: the small bank's files, and the ones a test rewrites."""
+
+    def __init__(self, url: str, bank_home: Path, home: Path) -> None:
+        self.url, self.bank_landing = url, bank_home / "landing"
+        self.settings: Settings = settings_for(home, url)
+        for path in self.bank_landing.rglob("*.csv"):  # the bank's files, by link (control totals included)
+            target = self.settings.landing_dir / path.relative_to(self.bank_landing)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(path)
+            if path.with_suffix(".ctl.json").exists():
+                target.with_suffix(".ctl.json").symlink_to(path.with_suffix(".ctl.json"))
+
+    def rewrite(self, source: str, day: dt.date, edit) -> None:  # type: ignore[no-untyped-def]
+        """Deliver the day's file again, changed by ``edit`` (lines in, lines out), without control totals."""
+        path = landing_path(self.settings.landing_dir, source, day)
+        lines = (self.bank_landing / source / path.name).read_text().splitlines()
+        path.unlink()
+        path.with_suffix(".ctl.json").unlink(missing_ok=True)
+        path.write_text("\n".join(edit(lines)) + "\n")
+
+    def ingest(self, *days: dt.date) -> list[str]:
+        """Load and gate the days (as the loader); the batches held back."""
+        loader = job_url(self.url, JobRole.LOADER)
+        with connect(loader) as conn:
+            reports = gate_loaded(conn, loader, self.settings, load_days(conn, self.settings, list(days)))
+        return [q for r in reports for q in r.quarantined]
+
+    def build(self, *extra: str) -> None:
+        run_dbt(["build", *MODELS, *NO_TESTS, *extra], self.url, self.settings)
+
+
+@pytest.fixture(scope="module")
+def history(small_bank: Path, make_database, tmp_path_factory: pytest.TempPathFactory) -> Warehouse:  # type: ignore[no-untyped-def]
+    warehouse = Warehouse(make_database(), small_bank, tmp_path_factory.mktemp("incremental"))
+    first_days = [START + dt.timedelta(days=i) for i in range(35)]
+    assert warehouse.ingest(*first_days) == []
+    run_dbt(["build", *NO_TESTS], warehouse.url, warehouse.settings)  # everything, a full build of every model
+    return warehouse
+
+
+def _assert_equal_to_full_build(warehouse: Warehouse) -> dict[str, tuple[int, str]]:
+    models = _incremental_models(warehouse.url)
+    incremental = _fingerprints(warehouse.url, models)
+    warehouse.build("--full-refresh")
+    full = _fingerprints(warehouse.url, models)
+    assert {m: v for m, v in incremental.items() if v != full[m]} == {}
+    return full
+
+
+DAY = START + dt.timedelta(days=35)
+
+
+@pytest.mark.slow
+def test_daily_runs_equal_a_full_build(history: Warehouse) -> None:
+    models = _incremental_models(history.url)
+    assert {"fct_loan_days", "fct_borrower_months", "fct_credit_vintages", "int_access_events_sessionized",
+            "fct_user_days", "fct_access_sessions", "int_access_client_ips_first_seen"} <= set(models)
+    before = _fingerprints(history.url, models)
+    for day in (DAY, DAY + dt.timedelta(days=1)):
+        assert history.ingest(day) == []
+        history.build()
+    after = _assert_equal_to_full_build(history)
+    assert after["fct_loan_days"][0] > before["fct_loan_days"][0]  # the days were added ...
+    history.build()
+    assert _fingerprints(history.url, models) == after  # ... and a rerun changes nothing
+
+
+@pytest.mark.slow
+def test_corrections_revisions_and_replays_equal_a_full_build(history: Warehouse) -> None:
+    """A week-old day corrected, a loan revised, a rejected file delivered right: each rebuilds what it touches."""
+    day = DAY + dt.timedelta(days=2)
+    corrected = DAY - dt.timedelta(days=6)
+    assert history.ingest(DAY, DAY + dt.timedelta(days=1)) == []  # (done already when the module runs whole)
+
+    def move_to_a_new_ip(lines: list[str]) -> list[str]:
+        # the first event of the day from an IP its user never used: a new IP and network on that old day
+        fields = lines[1].split(",")
+        fields[3] = "192.0.2.7"
+        return [lines[0], ",".join(fields), *lines[2:]]
+
+    history.rewrite("access_events", corrected, move_to_a_new_ip)
+
+    revised_loan = (history.bank_landing / "loans" / f"{START.isoformat()}.csv").read_text().splitlines()[1]
+    product_at = revised_loan.split(",")
+    product_at[2] = "auto" if product_at[2] != "auto" else "personal"
+
+    def revise_a_loan(lines: list[str]) -> list[str]:
+        return [*lines, ",".join(product_at)]
+
+    history.rewrite("loans", day, revise_a_loan)
+
+    def break_a_timestamp(lines: list[str]) -> list[str]:
+        fields = lines[1].split(",")
+        fields[1] = "yesterday"
+        return [lines[0], ",".join(fields), *lines[2:]]
+
+    history.rewrite("access_events", day, break_a_timestamp)
+
+    held = history.ingest(corrected, day)
+    assert len(held) == 1 and held[0].startswith("access_events")  # the correction and the revision pass
+    history.build()
+    with psycopg2.connect(history.url) as conn, conn.cursor() as cur:
+        # the revised attribute is on every day of the loan, and the models built on the loan days were told
+        cur.execute(
+            "select count(*), count(*) filter (where product = %s) from marts.fct_loan_days where loan_id = %s",
+            (product_at[2], product_at[0]),
+        )
+        days, revised = cur.fetchone()
+        cur.execute(
+            "select model_name, business_date from audit.model_batches where batch_id like 'revised:%%' order by 1"
+        )
+        revisions = cur.fetchall()
+    assert days > 30 and revised == days
+    assert ("fct_loan_days", START) in revisions and ("fct_credit_vintages", START) in revisions
+    _assert_equal_to_full_build(history)
+
+    # the right access file comes
+    path = landing_path(history.settings.landing_dir, "access_events", day)
+    path.unlink()
+    shutil.copy(history.bank_landing / "access_events" / path.name, path)
+    assert history.ingest(day) == []
+    history.build()
+    _assert_equal_to_full_build(history)
