@@ -16,8 +16,10 @@ import io
 import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +61,7 @@ BATCH_ID_PATTERN = re.compile(r"^[a-z_]+:[0-9]{4}-[0-9]{2}-[0-9]{2}:[0-9a-f]{12}
 
 def _parse(
     path: Path, source: Source, content: bytes, business_date: dt.date, batch_id: str
-) -> tuple[list[str], bytes, list[int]]:
+) -> tuple[list[str], bytes, Sequence[int]]:
     """Check encoding, header and row shape; return the header, a COPY-ready CSV body and each row's file line."""
 
     def fail(line: int | None, rule: Rule, detail: str) -> LandingError:
@@ -85,6 +87,12 @@ def _parse(
         if len(header) != len(set(header)):
             parts.append("duplicate column names")
         raise fail(1, Rule.HEADER, "; ".join(p for p in parts if p) + f"; the contract is {list(source.column_names)}")
+    fast = _parse_plain(text, header, source, batch_id)
+    if fast is not None:
+        body, lines = fast
+        if not lines and not source.may_be_empty:
+            raise fail(1, Rule.EMPTY_FILE, f"a header but no data rows; {source.name} must have at least one row")
+        return header, body, lines
     not_null = {header.index(c.name): c.name for c in source.columns if not c.nullable}
     # Dates and timestamps must be ISO 8601; Postgres alone would also accept e.g. 03/04/2025 (ambiguous).
     iso = {header.index(c.name): c for c in source.columns if c.type in _ISO_FORMATS}
@@ -113,15 +121,54 @@ def _parse(
     return header, out.getvalue().encode("utf-8"), lines
 
 
+def _parse_plain(text: str, header: list[str], source: Source, batch_id: str) -> tuple[bytes, range] | None:
+    """The common file in a few passes at C speed: no quotes, no carriage returns, no blank lines, and every data
+    line matching the contract's line pattern (field count, non-empty required fields, ISO 8601 dates). None when
+    the file needs the row-by-row reader, which also finds and names the first offending line."""
+    if '"' in text or "\r" in text:
+        return None
+    _, _, data = text.partition("\n")
+    if data.endswith("\n"):
+        data = data[:-1]
+    if not data:
+        return b"", range(0)
+    if "\n\n" in data or data.startswith("\n"):
+        return None
+    if _lines_pattern(tuple(header), source.name).fullmatch(data) is None:
+        return None
+    n_lines = data.count("\n") + 1
+    prefix = f"{batch_id},"
+    rows = data.split("\n")
+    body = "\n".join([f"{prefix}{line},{row}" for line, row in zip(range(2, n_lines + 2), rows)]) + "\n"
+    return body.encode("utf-8"), range(2, n_lines + 2)
+
+
+@lru_cache(maxsize=64)
+def _lines_pattern(header: tuple[str, ...], source_name: str) -> re.Pattern[str]:
+    """Data lines of an unquoted file with these columns, as one regex over the whole text: what the row-by-row
+    reader accepts. Possessive quantifiers: one linear pass, no backtracking."""
+    source = get_source(source_name)
+    fields = []
+    for name in header:
+        column = source.column(name)
+        if column.type in _ISO_FORMATS:
+            value = _ISO_FORMATS[column.type].pattern.removeprefix("^").removesuffix("$")
+            fields.append(f"(?:{value})" + ("?+" if column.nullable else ""))
+        else:
+            fields.append("[^,\n]*+" if column.nullable else "[^,\n]++")
+    line = ",".join(fields)
+    return re.compile(f"(?:{line}\n)*+{line}")
+
+
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 _ISO_FORMATS = {
     ColumnType.DATE: re.compile(r"^\d{4}-\d{2}-\d{2}$"),
-    ColumnType.TIMESTAMP: re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"),
+    ColumnType.TIMESTAMP: re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$"),
 }
 _COPY_CONTEXT = re.compile(r"line (\d+)(?:, column (\w+))?")
 
 
-def _copy_error(path: Path, source: Source, business_date: dt.date, exc: psycopg2.Error, lines: list[int]) -> LandingError:
+def _copy_error(path: Path, source: Source, business_date: dt.date, exc: psycopg2.Error, lines: Sequence[int]) -> LandingError:
     """Translate a COPY error into the file line, column and rule that broke."""
     context = (exc.diag.context or "") if exc.diag else ""
     match = _COPY_CONTEXT.search(context)

@@ -12,10 +12,10 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg2.extensions
 
@@ -62,8 +62,15 @@ def days_between(start: dt.date, end: dt.date) -> Iterator[dt.date]:
 
 
 @contextmanager
-def stage(conn: psycopg2.extensions.connection, run_id: str, business_date: dt.date, name: str) -> Iterator[dict[str, Any]]:
-    """Record a pipeline stage in audit.pipeline_runs; the yielded dict becomes its detail."""
+def stage(
+    conn: psycopg2.extensions.connection,
+    run_id: str,
+    business_date: dt.date,
+    name: str,
+    observe: "StageObserver | None" = None,
+) -> Iterator[dict[str, Any]]:
+    """Record a pipeline stage in audit.pipeline_runs; the yielded dict becomes its detail. ``observe`` watches the
+    stage's work (not the bookkeeping around it)."""
     detail: dict[str, Any] = {}
     with conn.cursor() as cur:
         cur.execute(
@@ -74,7 +81,8 @@ def stage(conn: psycopg2.extensions.connection, run_id: str, business_date: dt.d
     conn.commit()
     status = "failed"
     try:
-        yield detail
+        with observe(name, business_date, detail) if observe else nullcontext():
+            yield detail
         status = "succeeded"
     finally:
         conn.rollback()
@@ -129,19 +137,33 @@ def ingest_source(
         report.gates.append(gate_batch(conn, url, loaded.batch_id, gx_home=settings.gx_home, build_docs=False))
 
 
-def ingest_days(
-    conn: psycopg2.extensions.connection, url: str, settings: Settings, days: list[dt.date], progress: bool = False
+def load_days(
+    conn: psycopg2.extensions.connection, settings: Settings, days: list[dt.date], progress: bool = False
 ) -> list[IngestReport]:
-    """Load every source of every day in date order, then gate all new batches (many per GX run)."""
+    """Load every source of every day in date order (the gate comes after: `gate_loaded`)."""
     reports = [IngestReport(day) for day in days]
     for report in _progress(reports, "load", progress):
         for source in SOURCE_ORDER:
             load_source(conn, settings, source, report.business_date, report)
+    return reports
+
+
+def gate_loaded(
+    conn: psycopg2.extensions.connection, url: str, settings: Settings, reports: list[IngestReport]
+) -> list[IngestReport]:
+    """Gate every batch the reports loaded and left waiting (many per GX run); the results join their day."""
     by_day = {r.business_date: r for r in reports}
     pending = [l.batch_id for r in reports for l in r.loads if l.batch_status == "loaded"]
     for gate in gate_batches(conn, url, pending, gx_home=settings.gx_home):
         by_day[gate.business_date].gates.append(gate)
     return reports
+
+
+def ingest_days(
+    conn: psycopg2.extensions.connection, url: str, settings: Settings, days: list[dt.date], progress: bool = False
+) -> list[IngestReport]:
+    """Load every source of every day in date order, then gate all new batches (many per GX run)."""
+    return gate_loaded(conn, url, settings, load_days(conn, settings, days, progress))
 
 
 def _ingest_detail(report: IngestReport) -> dict[str, Any]:
@@ -153,6 +175,13 @@ def _ingest_detail(report: IngestReport) -> dict[str, Any]:
     }
 
 
+class StageObserver(Protocol):
+    """Watches each stage of a run (the benchmarks measure time and memory with one): entered before the stage's
+    work, left after it; ``detail`` is what the stage records in audit.pipeline_runs, filled by the time it exits."""
+
+    def __call__(self, name: str, business_date: dt.date, detail: dict[str, Any]) -> AbstractContextManager[None]: ...
+
+
 def backfill(
     start: dt.date,
     end: dt.date,
@@ -160,11 +189,13 @@ def backfill(
     settings: Settings | None = None,
     url: str | None = None,
     progress: bool = False,
+    observe: StageObserver | None = None,
 ) -> list[DayReport]:
     """Run the pipeline for every business date from start to end (inclusive). Each stage runs as its job's
-    role (warning_models.roles): load and gate as the loader, dbt as the transformer, indicators as the modeler."""
+    role (warning_models.roles): load and gate as the loader, dbt as the transformer, indicators and alert cases as
+    the modeler. Stages: load, gate, dbt_build, indicators (one per day), alert_cases."""
     from warning_models.indicators import run_indicators
-    from warning_models.transform import run_dbt
+    from warning_models.transform import DAILY_BUILD, run_dbt
 
     settings = settings or load_settings()
     url = url or warehouse_url(settings)
@@ -173,21 +204,31 @@ def backfill(
     days = list(days_between(start, end))
     loader_url = job_url(url, JobRole.LOADER)
     with connect(loader_url) as conn:
-        with stage(conn, run_id, end, "load_and_gate") as detail:
-            ingested = ingest_days(conn, loader_url, settings, days, progress)
-            detail.update({str(r.business_date): _ingest_detail(r) for r in ingested if r.quarantined or r.missing})
+        with stage(conn, run_id, end, "load", observe) as detail:
+            loaded = load_days(conn, settings, days, progress)
+            detail["rows"] = sum(r.row_count or 0 for d in loaded for r in d.loads if r.status is LoadStatus.LOADED)
             detail["days"] = len(days)
+        with stage(conn, run_id, end, "gate", observe) as detail:
+            ingested = gate_loaded(conn, loader_url, settings, loaded)
+            detail.update({str(r.business_date): _ingest_detail(r) for r in ingested if r.quarantined or r.missing})
+            detail["rows"] = sum(_gated_rows(r) for r in ingested)
         reports = [DayReport(r.business_date, r) for r in ingested]
-        with stage(conn, run_id, end, "dbt_build") as detail:
-            run_dbt(["build"], url, settings)
+        with stage(conn, run_id, end, "dbt_build", observe) as detail:
+            run_dbt(list(DAILY_BUILD), url, settings)
             detail["models_through"] = end.isoformat()
         for report in _progress(reports, "indicators", progress):
-            with stage(conn, run_id, report.business_date, "indicators") as detail:
+            with stage(conn, run_id, report.business_date, "indicators", observe) as detail:
                 report.indicators = run_indicators(url, report.business_date)
                 detail["indicators"] = [o.as_dict() for o in report.indicators]
-        with stage(conn, run_id, end, "alert_cases") as detail:
-            detail["cases"] = update_alert_cases(url)
+                detail["rows"] = sum(o.values + o.alerts for o in report.indicators)
+        with stage(conn, run_id, end, "alert_cases", observe) as detail:
+            detail["cases"] = detail["rows"] = update_alert_cases(url)
     return reports
+
+
+def _gated_rows(report: IngestReport) -> int:
+    rows = {l.batch_id: l.row_count or 0 for l in report.loads}
+    return sum(rows.get(g.batch_id, 0) for g in report.gates)
 
 
 def update_alert_cases(url: str) -> int:
@@ -210,13 +251,13 @@ def last_scored_day(conn: psycopg2.extensions.connection) -> dt.date | None:
 def recompute_from(start: dt.date, *, settings: Settings, url: str, reason: str) -> list[dt.date]:
     """Rebuild the models, then the indicators of every day from `start` to the last scored day (a replay's effect)."""
     from warning_models.indicators import run_indicators
-    from warning_models.transform import run_dbt
+    from warning_models.transform import DAILY_BUILD, run_dbt
 
     run_id = f"recompute:{start.isoformat()}:{uuid.uuid4().hex[:8]}"
     with connect(job_url(url, JobRole.MODELER)) as conn:
         end = max(last_scored_day(conn) or start, start)
         with stage(conn, run_id, start, "dbt_build") as detail:
-            run_dbt(["build"], url, settings)
+            run_dbt(list(DAILY_BUILD), url, settings)
             detail["reason"] = reason
         days = list(days_between(start, end))
         for day in days:

@@ -168,12 +168,18 @@ class AccessSimulator:
         self.insiders = self._plan_insiders()
 
     def _home_ips(self) -> list[list[str]]:
+        """One or two office IPs per user, unique, in its role's networks (10.<block>.<role network>.<host>).
+
+        A bank of up to 999 users draws from block 20 alone (2,530 addresses a role); a larger one spreads over
+        one more block per 1,000 users (blocks 20..98: the insiders' new IPs are 10.99 and above)."""
         rng, seen, out = self.rng, set(), []
+        blocks = min(1 + self.n_users // 1000, 79)
         for u in range(self.n_users):
             n_ips = 2 if rng.random() < self.params.second_ip_share else 1
             ips: list[str] = []
             while len(ips) < n_ips:
-                ip = f"10.20.{10 * (int(self.role[u]) + 1) + int(rng.integers(0, 10))}.{int(rng.integers(2, 255))}"
+                block = 20 + int(rng.integers(0, blocks)) if blocks > 1 else 20
+                ip = f"10.{block}.{10 * (int(self.role[u]) + 1) + int(rng.integers(0, 10))}.{int(rng.integers(2, 255))}"
                 if ip not in seen:
                     seen.add(ip)
                     ips.append(ip)
