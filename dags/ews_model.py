@@ -4,11 +4,13 @@
 Starts when **ews_load** has gated a day (asset **ews_gated_batches**, the business date in the event), or by hand
 with the `business_date` param (and `domains` to score only some):
 
-1. `business_date` — the day: the param, else the triggering event's.
-2. `dbt` — staging → intermediate → marts → the BI views (Cosmos, one task per model, tests after each model).
-   Staging reads only batches that passed the gate.
-3. `indicators` — one mapped task per domain (credit, market, macro, access): statsmodels fits written to
-   `warning.model_runs`, `warning.indicator_values` and `warning.alerts`.
+1. `business_dates` — the days: the param, else every day the triggering events name, oldest first (several when
+   ews_load ran more than once before this run started, as in a backfill).
+2. `dbt` — staging → intermediate → marts → the BI views (Cosmos: one `dbt build` task per model, with its tests;
+   a test of several models runs after all of them). The models are incremental: a run builds what the newly
+   passed batches change. Staging reads only batches that passed the gate.
+3. `indicators` — one mapped task per domain (credit, market, macro, access), the days in order: statsmodels fits
+   written to `warning.model_runs`, `warning.indicator_values` and `warning.alerts`.
 4. `alert_cases` — the daily alerts become cases (new, open, acknowledged, resolved, suppressed; `ews alerts`).
 5. `notify` — cases that reached high severity, once each, batched: email and webhook (EWS_ALERTS_*).
 6. `report` — the day's HTML report with its charts (`$EWS_HOME/reports/<date>/index.html`).
@@ -80,15 +82,15 @@ DEFAULT_ARGS = {
 )
 def ews_model() -> None:
     @task
-    def business_date() -> str:
+    def business_dates() -> list[str]:
         from airflow.sdk import get_current_context
 
-        from warning_models.schedule import business_date_of_model_run
+        from warning_models.schedule import business_dates_of_model_run
 
         context = get_current_context()
         events = context.get("triggering_asset_events") or {}
         extras = [dict(e.extra or {}) for _, asset_events in events.items() for e in asset_events]
-        return business_date_of_model_run(context["params"].get("business_date"), extras).isoformat()
+        return [d.isoformat() for d in business_dates_of_model_run(context["params"].get("business_date"), extras)]
 
     @task
     def domains() -> list[str]:
@@ -105,11 +107,17 @@ def ews_model() -> None:
             profile_name="ews", target_name="warehouse", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
         ),
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH),
+        # the daily build of warning_models.transform.DAILY_BUILD: no unit tests (CI runs them)
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.BUILD,
+            should_detach_multiple_parents_tests=True,
+        ),
+        operator_args={"dbt_cmd_flags": ["--exclude-resource-type", "unit_test"]},
     )
 
     @task(map_index_template="{{ ews_domain }}")
-    def indicators(domain: str, day: str) -> list[dict[str, object]]:
+    def indicators(domain: str, days: list[str]) -> list[dict[str, object]]:
         import datetime as dt
 
         from airflow.sdk import get_current_context
@@ -118,18 +126,18 @@ def ews_model() -> None:
         from warning_models.indicators import run_indicators
         from warning_models.warehouse import warehouse_url
 
-        outcomes = run_indicators(warehouse_url(), dt.date.fromisoformat(day), [domain])
-        return [o.as_dict() for o in outcomes]
+        url = warehouse_url()
+        return [o.as_dict() for day in days for o in run_indicators(url, dt.date.fromisoformat(day), [domain])]
 
     @task
-    def alert_cases(day: str) -> int:
+    def alert_cases(days: list[str]) -> int:
         from warning_models.pipeline import update_alert_cases
         from warning_models.warehouse import warehouse_url
 
         return update_alert_cases(warehouse_url())
 
     @task
-    def notify(day: str) -> dict[str, int]:
+    def notify(days: list[str]) -> dict[str, int]:
         from airflow.sdk import get_current_context
 
         from warning_models.alerts.notify import notify_cases
@@ -140,7 +148,7 @@ def ews_model() -> None:
             return notify_cases(conn, get_current_context()["run_id"])
 
     @task
-    def report(day: str) -> str:
+    def report(days: list[str]) -> str:
         import datetime as dt
 
         from warning_models.config import load_settings
@@ -149,14 +157,14 @@ def ews_model() -> None:
         from warning_models.warehouse import connect, warehouse_url
 
         settings = load_settings()
-        business_date = dt.date.fromisoformat(day)
+        business_date = dt.date.fromisoformat(days[-1])
         with connect(job_url(warehouse_url(settings), JobRole.BI_READER)) as conn:
             page = write_report(conn, business_date, report_dir(settings.home, business_date))
         print(f"daily report: {page}")
         return str(page)
 
     @task
-    def docs(day: str) -> dict[str, str]:
+    def docs(days: list[str]) -> dict[str, str]:
         import datetime as dt
 
         from warning_models.config import load_settings
@@ -170,16 +178,16 @@ def ews_model() -> None:
         url = warehouse_url(settings)
         gx = build_data_docs(job_url(url, JobRole.LOADER), settings.gx_home)
         dbt_docs = build_dbt_docs(url, settings)
-        business_date = dt.date.fromisoformat(day)
+        first, last = dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1])
         with connect(job_url(url, JobRole.BI_READER)) as conn:
-            print(f"Alerts for {day}\n{alert_summary(conn, business_date, business_date)}")
+            print(f"Alerts for {first} .. {last}\n{alert_summary(conn, first, last)}")
         return {"data_docs": str(gx), "dbt_docs": str(dbt_docs)}
 
-    day = business_date()
-    scored = indicators.partial(day=day).expand(domain=domains())
-    cases = alert_cases(day)
-    day >> dbt >> scored >> cases
-    cases >> [notify(day), report(day), docs(day)]
+    days = business_dates()
+    scored = indicators.partial(days=days).expand(domain=domains())
+    cases = alert_cases(days)
+    days >> dbt >> scored >> cases
+    cases >> [notify(days), report(days), docs(days)]
 
 
 ews_model()

@@ -57,7 +57,7 @@ def test_dags_test_runs_the_whole_day(bank_run, dbt_target: Path, tmp_path: Path
     )
     log = model.stdout + model.stderr
     assert model.returncode == 0, log[-4000:]
-    for task_id in ("business_date", "dbt.fct_loan_days", "dbt.bi_alerts_current", "indicators", "alert_cases",
+    for task_id in ("business_dates", "dbt.fct_loan_days", "dbt.bi_alerts_current", "indicators", "alert_cases",
                     "notify", "report", "docs"):
         assert task_id in log, task_id
     assert (home / "reports" / END.isoformat() / "index.html").is_file()

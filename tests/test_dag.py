@@ -59,12 +59,16 @@ def test_the_load_dag_gates_every_source_and_updates_the_asset_the_model_dag_wai
 def test_the_model_dag_runs_dbt_then_indicators_then_cases_then_notify_report_and_docs(dagbag) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.dags["ews_model"]
     ids = set(dag.task_ids)
-    assert {"business_date", "indicators", "alert_cases", "notify", "report", "docs"} <= ids
+    assert {"business_dates", "indicators", "alert_cases", "notify", "report", "docs"} <= ids
     assert any(i.startswith("dbt.fct_loan_days") for i in ids), "the dbt marts are rendered as Cosmos tasks"
     assert any(i.startswith("dbt.bi_alerts_current") for i in ids), "the BI views too"
     dbt_ids = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
     roots = [t for t in dag.tasks if t.task_id in dbt_ids and not (t.upstream_task_ids & dbt_ids)]
-    assert roots and all("business_date" in t.upstream_task_ids for t in roots)
+    assert roots and all("business_dates" in t.upstream_task_ids for t in roots)
+    # one `dbt build` per model (its tests with it), no unit tests and no history-wide tests in the daily run
+    build = dag.get_task("dbt.fct_loan_days_model_build")
+    assert "--exclude-resource-type" in build.dbt_cmd_flags and "unit_test" in build.dbt_cmd_flags
+    assert not [i for i in dbt_ids if "assert_vintages_reconcile_to_loan_days" in i]
     assert dag.get_task("indicators").upstream_task_ids & dbt_ids
     # the connection reaches dbt through the worker's environment: nothing secret rendered into the operators
     for task_id in dbt_ids:
@@ -89,14 +93,15 @@ def test_dag_files_have_no_top_level_io(name: str) -> None:
     assert not [line for line in top_level if any(f in line for f in forbidden)]
 
 
-def test_the_model_dag_takes_its_day_from_the_param_or_the_latest_gated_event() -> None:
-    from warning_models.schedule import business_date_of_model_run, business_date_of_run
+def test_the_model_dag_takes_its_days_from_the_param_or_every_gated_event() -> None:
+    from warning_models.schedule import business_date_of_run, business_dates_of_model_run
 
-    events = [{"business_date": "2025-03-01"}, {"business_date": "2025-03-03"}, {}]
-    assert business_date_of_model_run(None, events) == dt.date(2025, 3, 3)
-    assert business_date_of_model_run("2025-02-01", events) == dt.date(2025, 2, 1)
+    events = [{"business_date": "2025-03-03"}, {"business_date": "2025-03-01"}, {"business_date": "2025-03-03"}, {}]
+    # several load runs before the model run (a backfill): every day, oldest first, once
+    assert business_dates_of_model_run(None, events) == [dt.date(2025, 3, 1), dt.date(2025, 3, 3)]
+    assert business_dates_of_model_run("2025-02-01", events) == [dt.date(2025, 2, 1)]
     with pytest.raises(ValueError, match="business_date param"):
-        business_date_of_model_run(None, [{}])
+        business_dates_of_model_run(None, [{}])
     assert business_date_of_run("2025-02-01", None) == dt.date(2025, 2, 1)
     assert business_date_of_run(None, dt.datetime(2025, 3, 1, 6, tzinfo=dt.UTC)) == dt.date(2025, 3, 1)
 

@@ -5,7 +5,7 @@ data interval [D 06:00, D+1 06:00) and the business date is the UTC date of the 
 (`airflow dags test ews_load 2025-03-02T06:00:00+00:00`) gets the same interval, so it processes 2025-03-01; the
 param ``business_date`` overrides it. When its batches are gated it updates the asset ``GATED_BATCHES_URI`` with
 the business date in the event's extra; the modelling DAG (ews_model), scheduled on that asset, models that day
-(or the ``business_date`` param of a manual run).
+(every day of the events that started it, oldest first, or the ``business_date`` param of a manual run).
 """
 
 from __future__ import annotations
@@ -40,11 +40,13 @@ def business_date_of_run(param: str | None, data_interval_start: dt.datetime | N
     return business_date_for(data_interval_start)
 
 
-def business_date_of_model_run(param: str | None, event_extras: list[dict[str, object]]) -> dt.date:
-    """The modelling DAG's business date: the param of a manual run, else the latest gated-batches event's."""
+def business_dates_of_model_run(param: str | None, event_extras: list[dict[str, object]]) -> list[dt.date]:
+    """The modelling DAG's business dates, oldest first: the param of a manual run, else every day the triggering
+    gated-batches events name (several when ews_load ran more than once before ews_model started, as in a
+    backfill: each gets its indicators, in date order)."""
     if param:
-        return dt.date.fromisoformat(param)
-    dates = [str(e["business_date"]) for e in event_extras if e.get("business_date")]
+        return [dt.date.fromisoformat(param)]
+    dates = {dt.date.fromisoformat(str(e["business_date"])) for e in event_extras if e.get("business_date")}
     if not dates:
         raise ValueError("no business date: trigger ews_model with the business_date param, or let ews_load do it")
-    return max(dt.date.fromisoformat(d) for d in dates)
+    return sorted(dates)
