@@ -50,10 +50,11 @@ from warning_models.credit.panel import (
     FEATURES,
     FeatureWindows,
     LoanPanel,
+    defaulted_between,
     feature_label,
-    features,
-    live_mask,
+    features_on,
     load_panel,
+    on_book,
 )
 from warning_models.credit.scorecard import Scorecard, ScorecardConfig, fit_scorecard
 from warning_models.credit.staging import StagingRules, bucket_of, bucket_rank, stage_loans
@@ -73,6 +74,7 @@ from warning_models.indicators.base import (
     data_hash,
     fmt,
     read_frame,
+    read_frame_by_copy,
     severity_for,
 )
 
@@ -103,6 +105,7 @@ class CreditPdConfig:
     min_information_value: float = 0.02
     max_bins: int = 6
     max_model_age_days: int = 28  # refit a scorecard this old
+    max_training_rows: int = 1_500_000  # loan-snapshots a fit reads at most: a larger book samples its loans
     alert_medium_pd: float = 0.25
     alert_high_pd: float = 0.5
     pd_jump_days: int = 7  # PD jump: against the PD this many days before
@@ -147,9 +150,9 @@ class CreditPdConfig:
 # ------------------------------------------------------------------------------------------ training and fitting
 
 
-def _design(feats: dict[str, np.ndarray], panel: LoanPanel, days: np.ndarray, loans: np.ndarray) -> pd.DataFrame:
-    """The feature rows of (day, loan) pairs: the numeric features and the product."""
-    columns: dict[str, Any] = {name: feats[name][days, loans] for name in FEATURES}
+def _design(feats: dict[str, np.ndarray], panel: LoanPanel, loans: np.ndarray) -> pd.DataFrame:
+    """The feature rows of some loans on one day: the numeric features and the product."""
+    columns: dict[str, Any] = {name: feats[name] for name in FEATURES}
     columns["product"] = panel.product[loans]
     return pd.DataFrame(columns)
 
@@ -160,6 +163,15 @@ class TrainingSample:
     y: np.ndarray
     snapshot: np.ndarray  # each row's snapshot date (datetime64[D])
     rows_read: int
+    sample_share: float = 1.0  # the share of the book's loans it holds
+
+
+def _sample_share(conn: psycopg2.extensions.connection, day: dt.date, snapshots: int, config: CreditPdConfig) -> float:
+    """The share of loans a fit reads: all, unless the book times the snapshots exceeds max_training_rows."""
+    with conn.cursor() as cur:
+        cur.execute("select count(*) from marts.fct_loan_days where performance_date = %s", (day,))
+        (book,) = cur.fetchone()
+    return min(1.0, config.max_training_rows / max(1, book * snapshots))
 
 
 def _training_sample(conn: psycopg2.extensions.connection, as_of: dt.date, config: CreditPdConfig) -> TrainingSample:
@@ -168,17 +180,21 @@ def _training_sample(conn: psycopg2.extensions.connection, as_of: dt.date, confi
     n_snapshots = config.training_window_days // config.snapshot_step_days + 1
     snapshots = [last - dt.timedelta(days=config.snapshot_step_days * k) for k in range(n_snapshots)]
     start = snapshots[-1] - dt.timedelta(days=config.windows.lookback_days)
-    panel, n_rows = load_panel(conn, start, as_of, snapshots)
-    feats = features(panel, config.windows)
-    live = live_mask(panel)
-    snapshot_days = np.array([panel.day(d) for d in snapshots], dtype=np.int64)
-    defaults_cum = np.vstack([np.zeros((1, live.shape[1])), np.cumsum(panel.is_default, axis=0)])
-    day_idx, loan_idx = np.nonzero(live[snapshot_days])
-    day_idx = snapshot_days[day_idx]
-    horizon_end = day_idx + config.horizon_days
-    y = (defaults_cum[horizon_end + 1, loan_idx] - defaults_cum[day_idx + 1, loan_idx]) > 0
-    dates = np.datetime64(panel.start, "D") + day_idx.astype("timedelta64[D]")
-    return TrainingSample(_design(feats, panel, day_idx, loan_idx), y, dates, n_rows)
+    share = _sample_share(conn, last, n_snapshots, config)
+    panel, n_rows = load_panel(conn, start, as_of, snapshots, config.windows, sample_share=share)
+    feats: dict[str, list[np.ndarray]] = {name: [] for name in FEATURES}
+    sampled, labels, dates = [], [], []
+    for snapshot in snapshots:
+        day = panel.day(snapshot)
+        loans, live = on_book(panel, day)
+        loans = loans[live]
+        for name, values in features_on(panel, day, loans, config.windows).items():
+            feats[name].append(values)
+        sampled.append(loans)
+        labels.append(np.isin(loans, defaulted_between(panel, day + 1, day + config.horizon_days)))
+        dates.append(np.full(len(loans), np.datetime64(snapshot, "D")))
+    frame = _design({k: np.concatenate(v) for k, v in feats.items()}, panel, np.concatenate(sampled))
+    return TrainingSample(frame, np.concatenate(labels), np.concatenate(dates), n_rows, share)
 
 
 @dataclass(frozen=True)
@@ -196,6 +212,7 @@ class Fit:
     holdout_note: str
     rows_read: int = 0
     reason: str = ""
+    sample_share: float = 1.0  # the share of the book's loans the fit read (max_training_rows)
 
     def as_params(self) -> dict[str, Any]:
         return {
@@ -208,6 +225,7 @@ class Fit:
             "score_bands": self.score_bands,
             "fit_reports": [report_as_dict(r) for r in self.reports],
             "holdout_note": self.holdout_note,
+            "training_sample_share": self.sample_share,
         }
 
     @classmethod
@@ -222,6 +240,7 @@ class Fit:
             params["score_bands"],
             [report_from_dict(r) for r in params.get("fit_reports", [])],
             params.get("holdout_note", ""),
+            sample_share=float(params.get("training_sample_share", 1.0)),
         )
 
 
@@ -272,6 +291,7 @@ def fit_pd_scorecard(conn: psycopg2.extensions.connection, as_of: dt.date, confi
         reports=reports,
         holdout_note=note,
         rows_read=sample.rows_read,
+        sample_share=sample.sample_share,
     )
 
 
@@ -292,37 +312,50 @@ class Book:
 
     panel: LoanPanel
     day: int
-    loans: np.ndarray  # panel indices of loans on book today with a balance
+    loans: np.ndarray  # panel indices of loans on book today with a balance, ascending
     live: np.ndarray  # (len(loans),) bool: not in default
+    dpd: np.ndarray  # (len(loans),) days past due today
     frame: pd.DataFrame  # features of the live loans
 
 
 def _book(conn: psycopg2.extensions.connection, as_of: dt.date, config: CreditPdConfig) -> tuple[Book, int]:
-    panel, n_rows = load_panel(conn, as_of - dt.timedelta(days=config.windows.lookback_days), as_of, [as_of])
+    """Today's book with its features; the delinquent days read reach back one horizon (the daily backtest)."""
+    panel, n_rows = load_panel(
+        conn, as_of - dt.timedelta(days=config.windows.lookback_days), as_of, [as_of], config.windows,
+        delinquent_from=as_of - dt.timedelta(days=max(config.horizon_days, config.windows.dpd_window_days) - 1),
+    )
     day = panel.day(as_of)
-    feats = features(panel, config.windows)
-    on_book = panel.present[day] & (np.nan_to_num(panel.balance[day]) > 0)
-    loans = np.flatnonzero(on_book)
-    live = live_mask(panel)[day, loans]
-    frame = _design(feats, panel, np.full(int(live.sum()), day), loans[live])
-    return Book(panel, day, loans, live, frame), n_rows
+    loans, live = on_book(panel, day)
+    frame = _design(features_on(panel, day, loans[live], config.windows), panel, loans[live])
+    snapshot = panel.snapshot(day)
+    at = np.full(len(panel.loan_ids), -1, dtype=np.int64)
+    at[snapshot.loan] = np.arange(len(snapshot))
+    dpd = np.maximum(np.nan_to_num(snapshot.columns["days_past_due"][at[loans]]), 0.0)
+    return Book(panel, day, loans, live, dpd, frame), n_rows
 
 
 @dataclass(frozen=True)
 class Previous:
-    """What was published for each loan on earlier days (warning.credit_loan_days)."""
+    """What was published for each loan on earlier days (warning.credit_loan_days), by loan_id."""
 
-    stage: dict[str, int] = field(default_factory=dict)
-    origination_pd: dict[str, float] = field(default_factory=dict)
-    bucket: dict[str, str] = field(default_factory=dict)
-    pd_then: dict[str, float] = field(default_factory=dict)
+    latest: pd.DataFrame  # the latest day before as_of: stage, origination_pd, delinquency_bucket
+    pd_then: pd.Series  # the PDs of the day one PD-jump window before
     last_day: dt.date | None = None
     jump_day: dt.date | None = None
+
+    def aligned(self, loan_ids: np.ndarray) -> pd.DataFrame:
+        """The previous stage, origination PD, bucket and PD then of these loans (NaN / None when new)."""
+        out = self.latest.reindex(loan_ids)
+        out["pd_then"] = self.pd_then.reindex(loan_ids).to_numpy()
+        return out
 
 
 _LOAN_DAY_SQL = """
     select loan_id, stage, origination_pd, delinquency_bucket, pd from warning.credit_loan_days where as_of_date = %s
 """
+_LOAN_DAY_TYPES = {
+    "loan_id": "str", "stage": "float64", "origination_pd": "float64", "delinquency_bucket": "str", "pd": "float64",
+}
 
 
 def _latest_day(conn: psycopg2.extensions.connection, before_or_on: dt.date) -> dt.date | None:
@@ -334,28 +367,21 @@ def _latest_day(conn: psycopg2.extensions.connection, before_or_on: dt.date) -> 
 def _previous(conn: psycopg2.extensions.connection, as_of: dt.date, config: CreditPdConfig) -> Previous:
     """The latest published day before ``as_of`` (stages, origination PDs, buckets) and the PDs of the latest
     day at least ``pd_jump_days`` before it (no older than a further week)."""
+    empty = pd.DataFrame(columns=list(_LOAN_DAY_TYPES)).set_index("loan_id")
     last_day = _latest_day(conn, as_of - dt.timedelta(days=1))
     then = as_of - dt.timedelta(days=config.pd_jump_days)
     jump_day = _latest_day(conn, then)
     if jump_day is not None and jump_day < then - dt.timedelta(days=7):
         jump_day = None
     if last_day is None:
-        return Previous()
-    recent = read_frame(conn, _LOAN_DAY_SQL, (last_day,))
-    earlier = read_frame(conn, _LOAN_DAY_SQL, (jump_day,)) if jump_day is not None else recent.iloc[:0]
-    ids = recent["loan_id"].tolist()
-    return Previous(
-        stage={i: int(v) for i, v in zip(ids, recent["stage"])},
-        origination_pd=_finite_map(ids, recent["origination_pd"]),
-        bucket=dict(zip(ids, recent["delinquency_bucket"])),
-        pd_then=_finite_map(earlier["loan_id"].tolist(), earlier["pd"]),
-        last_day=last_day,
-        jump_day=jump_day,
+        return Previous(empty.drop(columns="pd"), empty["pd"])
+    recent = read_frame_by_copy(conn, _LOAN_DAY_SQL, (last_day,), _LOAN_DAY_TYPES).set_index("loan_id")
+    earlier = (
+        read_frame_by_copy(conn, _LOAN_DAY_SQL, (jump_day,), _LOAN_DAY_TYPES).set_index("loan_id")
+        if jump_day is not None else empty
     )
-
-
-def _finite_map(ids: list[str], values: pd.Series) -> dict[str, float]:
-    return {i: float(v) for i, v in zip(ids, values) if v is not None and np.isfinite(float(v))}
+    pd_then = earlier["pd"].astype(np.float64)
+    return Previous(recent.drop(columns="pd"), pd_then[np.isfinite(pd_then)], last_day, jump_day)
 
 
 # --------------------------------------------------------------------------------------------- explanations
@@ -398,7 +424,7 @@ def _refit_reason(prior: Fit | None, as_of: dt.date, stab_shifted: list[str], co
 def _backtest(
     conn: psycopg2.extensions.connection, book: Book, as_of: dt.date, config: CreditPdConfig
 ) -> SampleReport | None:
-    """The PDs published one horizon ago against the defaults since (every day of the window is in the panel)."""
+    """The PDs published one horizon ago against the defaults since (the book's delinquent days cover them)."""
     then = as_of - dt.timedelta(days=config.horizon_days)
     published = read_frame(
         conn, "select loan_id, pd from warning.credit_loan_days where as_of_date = %s and pd is not null", (then,)
@@ -406,9 +432,8 @@ def _backtest(
     if published.empty:
         return None
     panel = book.panel
-    first = max(panel.day(then) + 1, 0)
-    defaulted_ids = set(panel.loan_ids[np.flatnonzero(panel.is_default[first : book.day + 1].any(axis=0))].tolist())
-    y = published["loan_id"].isin(defaulted_ids).to_numpy()
+    defaulted = panel.loan_ids[defaulted_between(panel, max(panel.day(then) + 1, 0), book.day)]
+    y = published["loan_id"].isin(set(defaulted.tolist())).to_numpy()
     report = sample_report("backtest", y, published["pd"].to_numpy(dtype=np.float64), config.calibration_bands)
     return report if report.discrimination.events else None
 
@@ -440,68 +465,80 @@ def compute(
 
     panel = book.panel
     loan_ids = panel.loan_ids[book.loans]
-    dpd = panel.dpd[book.day, book.loans]
+    dpd = book.dpd
     buckets = bucket_of(dpd)
     pds = np.full(len(book.loans), np.nan)
     pds[book.live] = scorecard.predict(book.frame)
     points = np.where(book.live, scorecard.points(np.nan_to_num(pds, nan=0.5)), np.nan)
     previous = _previous(conn, as_of, config)
-    origination = np.array(
-        [previous.origination_pd.get(loan, p) for loan, p in zip(loan_ids.tolist(), pds.tolist())], dtype=np.float64
-    )
+    before = previous.aligned(loan_ids)
+    origination = np.where(before["origination_pd"].notna(), before["origination_pd"].to_numpy(dtype=np.float64), pds)
     stages, stage_reasons = stage_loans(dpd, pds, origination, config.staging)
-    excess = scorecard.excess_log_odds(book.frame)
+    stage_before = before["stage"].to_numpy(dtype=np.float64)  # NaN: not published before
+    bucket_before = before["delinquency_bucket"].to_numpy(dtype=object)
     live_row = np.cumsum(book.live) - 1  # position of each live loan in book.frame
+    excess = None  # each live loan's log-odds above the portfolio's, computed once an alert needs it
 
-    values: list[IndicatorValue] = []
+    def why(k: int) -> str:
+        nonlocal excess
+        if excess is None:
+            excess = scorecard.excess_log_odds(book.frame)
+        j = live_row[k]
+        return _drivers(scorecard, book.frame.iloc[j], excess[j], config)
+
+    values = [
+        IndicatorValue(EntityType.LOAN, loan, p, config.alert_medium_pd)
+        for loan, p in zip(loan_ids[book.live].tolist(), pds[book.live].tolist())
+    ]
     alerts: list[Alert] = []
-    loan_rows: list[tuple[Any, ...]] = []
-    for k, loan in enumerate(loan_ids.tolist()):
-        p, stage = float(pds[k]), int(stages[k])
-        before = previous.stage.get(loan)
-        loan_rows.append(
-            (as_of, loan, panel.borrower_id[book.loans[k]], panel.segment[book.loans[k]], int(dpd[k]), buckets[k],
-             None if np.isnan(p) else p, None if np.isnan(points[k]) else float(points[k]),
-             None if np.isnan(origination[k]) else float(origination[k]), stage, stage_reasons[k], before, run_id)
-        )
-        why = ""
-        if book.live[k]:
-            values.append(IndicatorValue(EntityType.LOAN, loan, p, config.alert_medium_pd))
-            j = live_row[k]
-            why = _drivers(scorecard, book.frame.iloc[j], excess[j], config)
-            severity = severity_for(p, config.alert_medium_pd, config.alert_high_pd)
-            if severity is not None:
-                threshold = config.alert_high_pd if severity is Severity.HIGH else config.alert_medium_pd
-                alerts.append(Alert(
-                    EntityType.LOAN, loan, p, threshold, severity,
-                    f"{_score_words(p, points[k], config)} crossed {threshold:.2f}, driven by: {why}.",
-                ))
-            p_then = previous.pd_then.get(loan)
-            if p_then is not None and p >= config.pd_jump_min_pd and p >= config.pd_jump_ratio * p_then:
-                alerts.append(Alert(
-                    EntityType.LOAN, loan, p, config.pd_jump_ratio * p_then,
-                    Severity.HIGH if p >= config.alert_high_pd else Severity.MEDIUM,
-                    f"PD jumped to {p:.2f} from {p_then:.2f} on {previous.jump_day} (x{p / max(p_then, 1e-12):.1f}, "
-                    f"threshold x{config.pd_jump_ratio:g}), driven by: {why}.",
-                    kind=KIND_PD_JUMP,
-                ))
-        if before is not None and stage > before:
+    severities = np.full(len(book.loans), None, dtype=object)
+    severities[book.live] = [severity_for(p, config.alert_medium_pd, config.alert_high_pd) for p in pds[book.live]]
+    p_then = before["pd_then"].to_numpy(dtype=np.float64)
+    jumped = book.live & (pds >= config.pd_jump_min_pd) & (pds >= config.pd_jump_ratio * p_then)  # NaN: False
+    migrated = np.isfinite(stage_before) & (stages > np.nan_to_num(stage_before, nan=99))
+    roll_rank = bucket_rank(config.roll_alert_bucket)
+    ranks = np.array([bucket_rank(b) for b in buckets])
+    ranks_before = np.array([bucket_rank(b) if isinstance(b, str) else 99 for b in bucket_before])
+    rolled = (ranks > ranks_before) & (ranks >= roll_rank)
+    for k in np.flatnonzero((severities != None) | jumped | migrated | rolled):  # noqa: E711
+        loan, p, stage = loan_ids[k], float(pds[k]), int(stages[k])
+        if severities[k] is not None:
+            severity = severities[k]
+            threshold = config.alert_high_pd if severity is Severity.HIGH else config.alert_medium_pd
             alerts.append(Alert(
-                EntityType.LOAN, loan, float(stage), float(before + 1), Severity.HIGH if stage == 3 else Severity.MEDIUM,
-                f"IFRS 9 stage {before} -> {stage} since {previous.last_day}: {stage_reasons[k]}"
+                EntityType.LOAN, loan, p, threshold, severity,
+                f"{_score_words(p, points[k], config)} crossed {threshold:.2f}, driven by: {why(k)}.",
+            ))
+        if jumped[k]:
+            alerts.append(Alert(
+                EntityType.LOAN, loan, p, config.pd_jump_ratio * p_then[k],
+                Severity.HIGH if p >= config.alert_high_pd else Severity.MEDIUM,
+                f"PD jumped to {p:.2f} from {p_then[k]:.2f} on {previous.jump_day} (x{p / max(p_then[k], 1e-12):.1f}, "
+                f"threshold x{config.pd_jump_ratio:g}), driven by: {why(k)}.",
+                kind=KIND_PD_JUMP,
+            ))
+        if migrated[k]:
+            stage_then = int(stage_before[k])
+            alerts.append(Alert(
+                EntityType.LOAN, loan, float(stage), float(stage_then + 1), Severity.HIGH if stage == 3 else Severity.MEDIUM,
+                f"IFRS 9 stage {stage_then} -> {stage} since {previous.last_day}: {stage_reasons[k]}"
                 + (f"; {_score_words(p, points[k], config)}" if book.live[k] else "") + ".",
                 kind=KIND_STAGE,
             ))
-        bucket_before = previous.bucket.get(loan)
-        rank = bucket_rank(buckets[k])
-        if bucket_before is not None and rank > bucket_rank(bucket_before) and rank >= bucket_rank(config.roll_alert_bucket):
+        if rolled[k]:
             alerts.append(Alert(
-                EntityType.LOAN, loan, float(dpd[k]), float(30 * bucket_rank(config.roll_alert_bucket) - 30),
-                Severity.MEDIUM if rank <= bucket_rank(config.roll_alert_bucket) else Severity.HIGH,
-                f"Rolled from {bucket_before} to {buckets[k]} days past due ({int(dpd[k])} days) since "
+                EntityType.LOAN, loan, float(dpd[k]), float(30 * roll_rank - 30),
+                Severity.MEDIUM if ranks[k] <= roll_rank else Severity.HIGH,
+                f"Rolled from {bucket_before[k]} to {buckets[k]} days past due ({int(dpd[k])} days) since "
                 f"{previous.last_day}" + (f"; {_score_words(p, points[k], config)}" if book.live[k] else "") + ".",
                 kind=KIND_ROLL,
             ))
+    loan_rows = list(zip(
+        [as_of] * len(loan_ids), loan_ids.tolist(), panel.borrower_id[book.loans].tolist(),
+        panel.segment[book.loans].tolist(), dpd.astype(np.int64).tolist(), buckets.tolist(),
+        _nullable(pds), _nullable(points), _nullable(origination), stages.tolist(), stage_reasons,
+        [None if np.isnan(b) else int(b) for b in stage_before], [run_id] * len(loan_ids),
+    ))
     if prior is not None and prior_stab is not None and shifted:
         alerts.append(Alert(
             EntityType.MODEL, INDICATOR, prior_stab.score_psi, 0.25,
@@ -561,6 +598,11 @@ def compute(
         TableRows("warning.scorecard_bins", BIN_COLUMNS, bin_rows(run_id, scorecard, stab)),
     ]
     return IndicatorResult(run, values, alerts, tables)
+
+
+def _nullable(values: np.ndarray) -> list[float | None]:
+    """Floats, NaN as None (NULL)."""
+    return [None if np.isnan(v) else float(v) for v in values.tolist()]
 
 
 LOAN_DAY_COLUMNS = (
