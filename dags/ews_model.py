@@ -51,6 +51,9 @@ GATED_BATCHES = Asset(name=GATED_BATCHES_NAME, uri=GATED_BATCHES_URI)
 DBT_PROJECT_DIR = Path(os.environ.get("EWS_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
 DBT_MANIFEST = Path(os.environ.get("EWS_DBT_TARGET_DIR", DBT_PROJECT_DIR / "target")) / "manifest.json"
 DOMAINS = ["credit", "market", "macro", "access"]
+# How Cosmos runs dbt (EWS_DBT_EXECUTION_MODE): "watcher", one `dbt build` whose models each report to their own
+# task (a model's task runs it alone when retried), or "local", one `dbt build` per model task (docs/benchmarks.md)
+DBT_EXECUTION_MODE = ExecutionMode(os.environ.get("EWS_DBT_EXECUTION_MODE", "watcher"))
 DEFAULT_ARGS = {
     "owner": "risk-data-engineering",
     "retries": 2,
@@ -106,11 +109,12 @@ def ews_model() -> None:
         profile_config=ProfileConfig(
             profile_name="ews", target_name="warehouse", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
         ),
-        execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER),
+        execution_config=ExecutionConfig(execution_mode=DBT_EXECUTION_MODE, invocation_mode=InvocationMode.DBT_RUNNER),
         # the daily build of warning_models.transform.DAILY_BUILD: no unit tests (CI runs them)
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.BUILD,
+            # local: a model's task builds it with its tests; watcher: the tests report to a task after the model's
+            test_behavior=TestBehavior.BUILD if DBT_EXECUTION_MODE is ExecutionMode.LOCAL else TestBehavior.AFTER_EACH,
             should_detach_multiple_parents_tests=True,
         ),
         operator_args={"dbt_cmd_flags": ["--exclude-resource-type", "unit_test"]},
@@ -131,10 +135,12 @@ def ews_model() -> None:
 
     @task
     def alert_cases(days: list[str]) -> int:
+        import datetime as dt
+
         from warning_models.pipeline import update_alert_cases
         from warning_models.warehouse import warehouse_url
 
-        return update_alert_cases(warehouse_url())
+        return update_alert_cases(warehouse_url(), since=dt.date.fromisoformat(days[0]))
 
     @task
     def notify(days: list[str]) -> dict[str, int]:

@@ -11,6 +11,8 @@ batches never count, and the day under test is excluded from its own baseline.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import great_expectations.expectations as gxe
 
 MAX_EXAMPLES = 5  # per batch: GX returns at most 200 rows of a query, the gate validates up to 40 batches at once
@@ -63,7 +65,26 @@ def same_day_class(a: str, b: str) -> str:
 
 
 class _HistoryCheck(gxe.UnexpectedRowsExpectation):
-    """Base of the gate's SQL checks (not used directly)."""
+    """Base of the gate's SQL checks (not used directly).
+
+    GX runs an UnexpectedRowsExpectation's query twice: once for its rows and once, wrapped, for their count.
+    Every query here is capped (at most MAX_EXAMPLES rows per batch, each counting its batch's failing rows), so
+    its rows are all there is: the count is theirs, and the query runs once.
+    """
+
+    metric_dependencies: ClassVar[tuple[str, ...]] = ("unexpected_rows_query.table",)
+
+    def _validate(
+        self,
+        metrics: dict[str, Any],
+        runtime_configuration: dict[str, Any] | None = None,
+        execution_engine: Any = None,
+    ) -> dict[str, Any]:
+        rows = metrics["unexpected_rows_query.table"]
+        return {
+            "success": len(rows) == 0,
+            "result": {"observed_value": len(rows), "details": {"unexpected_rows": rows}},
+        }
 
 
 class ExpectBatchDateNotInFuture(_HistoryCheck):

@@ -11,13 +11,16 @@ import pytest
 
 from warning_models.alerts.actions import act
 from warning_models.alerts.lifecycle import (
+    CASE_COLUMNS,
     Action,
     ActionKind,
     DailyAlert,
     LifecycleConfig,
     Status,
     derive_cases,
+    extend_cases,
     refresh_cases,
+    stored_cases,
 )
 from warning_models.errors import AlertActionError
 
@@ -162,3 +165,49 @@ def test_the_cli_lists_the_most_urgent_cases_first_and_records_actions(
     assert main(["alerts", "show", "L2"]) == 0
     shown = capsys.readouterr().out
     assert "acknowledge by ana" in shown and "status        acknowledged" in shown
+
+
+def _stored_rows(conn: psycopg2.extensions.connection) -> list[tuple]:  # type: ignore[type-arg]
+    """The stored cases, a resolved case's as_of_date aside (it keeps the day it was last settled)."""
+    at = CASE_COLUMNS.index("as_of_date")
+    status = CASE_COLUMNS.index("status")
+    rows = [c.row() for c in stored_cases(conn)]
+    return sorted(tuple(v for i, v in enumerate(r) if i != at or r[status] != "resolved") for r in rows)
+
+
+def test_the_daily_extension_equals_a_rebuild_every_day(warehouse: str) -> None:
+    """Day by day the stored cases go on with the day's alerts only, through gaps, escalations, auto-resolution,
+    a suppression, an acknowledgement and a person's resolution followed by a new alert: every day they equal the
+    cases rebuilt from every alert."""
+    script = {  # day -> (alerts, actions taken that day after the run)
+        0: ([alert(0), alert(0, entity="L3")], []),
+        1: ([alert(1), alert(1, entity="L2"), alert(1, entity="L3")], []),
+        2: ([alert(2, "high"), alert(2, entity="L2"), alert(2, entity="L3")], [("L3", ActionKind.ACKNOWLEDGE, None)]),
+        3: ([alert(3), alert(3, entity="L2")], [("L2", ActionKind.SUPPRESS, day(4))]),
+        4: ([alert(4, entity="L2"), alert(4, entity="L3")], [("L3", ActionKind.RESOLVE, None)]),
+        5: ([alert(5, entity="L3")], []),
+        8: ([alert(8), alert(8, "high", entity="L2")], []),
+        9: ([alert(9)], []),
+        13: ([alert(13, entity="L4")], []),
+    }
+    with psycopg2.connect(warehouse) as conn:
+        for n, (alerts, actions) in script.items():
+            _insert_alerts(conn, alerts)
+            extend_cases(conn, day(n), CONFIG)
+            for entity, kind, until in actions:
+                act(conn, f"{entity}:", kind, "ana", f"day {n}", suppress_until=until, config=CONFIG)
+            extended = _stored_rows(conn)
+            refresh_cases(conn, CONFIG)
+            assert extended == _stored_rows(conn), f"day {n}"
+            conn.rollback()  # the rebuild undone: the next day extends what the extension stored
+            _insert_alerts(conn, alerts)
+            extend_cases(conn, day(n), CONFIG)
+            for entity, kind, until in actions:
+                act(conn, f"{entity}:", kind, "ana", f"day {n}", suppress_until=until, config=CONFIG)
+            conn.commit()
+        statuses = {c.entity_id + "@" + str(c.first_seen_date): c.status for c in stored_cases(conn)}
+    assert statuses == {
+        f"L1@{day(0)}": Status.RESOLVED, f"L1@{day(8)}": Status.RESOLVED, f"L2@{day(1)}": Status.RESOLVED,
+        f"L2@{day(8)}": Status.RESOLVED, f"L3@{day(0)}": Status.RESOLVED, f"L3@{day(5)}": Status.RESOLVED,
+        f"L4@{day(13)}": Status.NEW,
+    }

@@ -222,7 +222,7 @@ def backfill(
                 detail["indicators"] = [o.as_dict() for o in report.indicators]
                 detail["rows"] = sum(o.values + o.alerts for o in report.indicators)
         with stage(conn, run_id, end, "alert_cases", observe) as detail:
-            detail["cases"] = detail["rows"] = update_alert_cases(url)
+            detail["cases"] = detail["rows"] = update_alert_cases(url, since=start)
     return reports
 
 
@@ -231,12 +231,14 @@ def _gated_rows(report: IngestReport) -> int:
     return sum(rows.get(g.batch_id, 0) for g in report.gates)
 
 
-def update_alert_cases(url: str) -> int:
-    """Rebuild the alert cases from the daily alerts (as the modeler); how many there are."""
-    from warning_models.alerts.lifecycle import refresh_cases
+def update_alert_cases(url: str, since: dt.date | None = None) -> int:
+    """Bring the alert cases to the latest business date (as the modeler): from the alerts of ``since`` on when the
+    run only added days (warning_models.alerts.lifecycle.extend_cases), else rebuilt from every alert; how many
+    cases changed."""
+    from warning_models.alerts.lifecycle import extend_cases, refresh_cases
 
     with connect(job_url(url, JobRole.MODELER)) as conn:
-        return len(refresh_cases(conn))
+        return extend_cases(conn, since) if since is not None else len(refresh_cases(conn))
 
 
 def last_scored_day(conn: psycopg2.extensions.connection) -> dt.date | None:

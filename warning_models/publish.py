@@ -7,6 +7,8 @@ inserted, all in the caller's transaction (``warehouse.connect`` commits). Rerun
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 from dataclasses import dataclass
 
 import psycopg2.extensions
@@ -28,11 +30,7 @@ _INSERT_RUN = """
     values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
 
-_INSERT_VALUES = """
-    insert into warning.indicator_values (as_of_date, domain, indicator, entity_type, entity_id, value, threshold,
-                                          model_run_id)
-    values %s
-"""
+VALUE_COLUMNS = ("as_of_date", "domain", "indicator", "entity_type", "entity_id", "value", "threshold", "model_run_id")
 
 _INSERT_ALERTS = """
     insert into warning.alerts (alert_id, as_of_date, domain, entity_type, entity_id, indicator, value, threshold,
@@ -93,8 +91,7 @@ def publish(conn: psycopg2.extensions.connection, result: IndicatorResult) -> Pu
             )
             for v in result.values
         ]
-        if value_rows:
-            execute_values(cur, _INSERT_VALUES, value_rows, page_size=1000)
+        copy_rows(cur, "warning", "indicator_values", VALUE_COLUMNS, value_rows)
         alert_rows = [
             (
                 alert_id(a.kind or run.indicator, a.entity_id, run.as_of_date.isoformat()),
@@ -121,12 +118,7 @@ def publish(conn: psycopg2.extensions.connection, result: IndicatorResult) -> Pu
                 columns, prefix = (
                     (rows.columns, ()) if "model_run_id" in rows.columns else (("model_run_id", *rows.columns), (run_id,))
                 )
-                statement = sql.SQL("insert into {} ({}) values %s").format(
-                    sql.Identifier(schema, table), sql.SQL(", ").join(map(sql.Identifier, columns))
-                )
-                execute_values(
-                    cur, statement.as_string(cur), [jsonable_row((*prefix, *r)) for r in rows.rows], page_size=1000
-                )
+                copy_rows(cur, schema, table, columns, [jsonable_row((*prefix, *r)) for r in rows.rows])
                 table_rows += len(rows.rows)
     return PublishCounts(1, len(value_rows), len(alert_rows), table_rows)
 
@@ -136,3 +128,36 @@ def jsonable_row(row: tuple[object, ...]) -> tuple[object, ...]:
     return tuple(
         v if isinstance(v, (str, dt.date)) or v is None else jsonable(v) for v in row
     )
+
+
+def _copy_text(value: object) -> str:
+    """One value in COPY's text format: \\N for NULL, the escapes of tab, newline, carriage return, backslash."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value)
+    elif isinstance(value, float):
+        value = repr(value)
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def copy_rows(
+    cur: psycopg2.extensions.cursor, schema: str, table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]
+) -> int:
+    """Insert rows with COPY (a million rows in seconds, where INSERT ... VALUES takes a minute)."""
+    if not rows:
+        return 0
+    body = "\n".join("\t".join(_copy_text(v) for v in row) for row in rows) + "\n"
+    statement = sql.SQL("copy {} ({}) from stdin").format(
+        sql.Identifier(schema, table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    cur.copy_expert(statement.as_string(cur), io.StringIO(body))
+    return len(rows)
+

@@ -1,7 +1,7 @@
 """What people do to a case: acknowledge, resolve, suppress (until a date, or until lifted), lift a suppression.
 
 Each action is recorded with who, when and why in ``warning.alert_actions`` (append-only) and takes effect on the
-latest business date; the cases are rebuilt at once.
+latest business date; the case settles at once.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from warning_models.alerts.lifecycle import (
     Status,
     cases_as_of,
     latest_business_date,
-    refresh_cases,
+    settle_case,
 )
 from warning_models.errors import AlertActionError
 
@@ -73,5 +73,4 @@ def act(
                values (%s, %s, %s, %s, %s, %s)""",
             (case.case_id, action.value, by, as_of, note, suppress_until),
         )
-    cases = refresh_cases(conn, config)
-    return next(c for c in cases if c.case_id == case.case_id)
+    return settle_case(conn, case.case_id, config)

@@ -138,7 +138,7 @@ def _open_case(alert: DailyAlert, as_of: dt.date) -> Case:
 
 
 def _add_day(case: Case, alert: DailyAlert) -> None:
-    previous = case.days[-1].severity if case.days else None
+    previous = case.severity if case.alerted_days else None  # the case's last alerted day
     case.days.append(alert)
     case.alerted_days += 1
     case.last_seen_date = alert.as_of_date
@@ -168,23 +168,37 @@ def derive_cases(
     auto = config.auto_resolve_after_days
     cases: list[Case] = []
     for days in series.values():
-        days.sort(key=lambda a: a.as_of_date)
-        current: Case | None = None
-        for alert in days:
-            if current is not None:
-                resolved = _resolved_by_person(by_case.get(current.case_id, []))
-                gap = (alert.as_of_date - current.last_seen_date).days
-                if (resolved is not None and resolved.effective_date < alert.as_of_date) or (auto and gap > auto):
-                    cases.append(current)
-                    current = None
-            if current is None:
-                current = _open_case(alert, as_of)
-            _add_day(current, alert)
-        if current is not None:
-            cases.append(current)
+        cases += _extend(None, days, by_case, as_of, auto)
     for case in cases:
         _settle_status(case, by_case.get(case.case_id, []), as_of, auto)
     return sorted(cases, key=lambda c: (c.domain, c.indicator, c.entity_id, c.first_seen_date))
+
+
+def _extend(
+    current: Case | None, days: list[DailyAlert], by_case: dict[str, list[Action]], as_of: dt.date, auto: int
+) -> list[Case]:
+    """A series' cases from its alerts of later days: ``current`` (its latest case, if not resolved) goes on while
+    the condition holds; a person's resolution or a gap of more than ``auto`` days opens a new case."""
+    cases: list[Case] = []
+    for alert in sorted(days, key=lambda a: a.as_of_date):
+        if current is not None:
+            resolved = _resolved_by_person(by_case.get(current.case_id, []))
+            gap = (alert.as_of_date - current.last_seen_date).days
+            if (resolved is not None and resolved.effective_date < alert.as_of_date) or (auto and gap > auto):
+                cases.append(current)
+                current = None
+        if current is None:
+            current = _open_case(alert, as_of)
+        _add_day(current, alert)
+    if current is not None:
+        cases.append(current)
+    return cases
+
+
+def _unsettle(case: Case) -> None:
+    """Forget what ``_settle_status`` derived, so a stored case settles again as a new one would."""
+    case.resolved_date = case.resolution = case.acknowledged_by = case.acknowledged_at = None
+    case.suppressed_until = case.last_action_by = case.last_action_note = None
 
 
 def _settle_status(case: Case, actions: list[Action], as_of: dt.date, auto: int) -> None:
@@ -248,24 +262,127 @@ def read_cases_inputs(conn: psycopg2.extensions.connection, as_of: dt.date) -> t
 def cases_as_of(
     conn: psycopg2.extensions.connection, as_of: dt.date | None = None, config: LifecycleConfig | None = None
 ) -> list[Case]:
-    """The cases as they stood on ``as_of`` (default: the latest business date), computed, not stored."""
-    as_of = as_of or latest_business_date(conn)
+    """The cases as they stood on ``as_of`` (default: the latest business date): the stored ones when they are of
+    that day (their daily alerts not loaded), else computed from the alerts and actions up to it."""
+    latest = latest_business_date(conn)
+    as_of = as_of or latest
     if as_of is None:
         return []
+    if as_of == latest and stored_as_of(conn) == latest:
+        cases = stored_cases(conn)
+        for case in cases:
+            case.as_of_date = as_of  # a resolved case keeps the day it was last settled; its state is the same
+        return sorted(cases, key=lambda c: (c.domain, c.indicator, c.entity_id, c.first_seen_date))
+    return _derived(conn, as_of, config)
+
+
+def _derived(conn: psycopg2.extensions.connection, as_of: dt.date, config: LifecycleConfig | None) -> list[Case]:
     alerts, actions = read_cases_inputs(conn, as_of)
     return derive_cases(alerts, actions, as_of, config or LifecycleConfig.from_env())
 
 
+def settle_case(conn: psycopg2.extensions.connection, case_id: str, config: LifecycleConfig | None = None) -> Case:
+    """Settle one stored case again after someone acted on it (its days are unchanged: only its status and who
+    did what move), in the caller's transaction; the cases are rebuilt when they are not of the latest day."""
+    config = config or LifecycleConfig.from_env()
+    as_of = latest_business_date(conn)
+    if as_of is None or stored_as_of(conn) != as_of:
+        return next(c for c in refresh_cases(conn, config) if c.case_id == case_id)
+    [case] = stored_cases(conn, "case_id = %s", (case_id,))
+    with conn.cursor() as cur:
+        cur.execute(_ACTIONS_SQL.replace("order by", "where case_id = %s order by"), (case_id,))
+        actions = [Action(r[0], ActionKind(r[1]), *r[2:]) for r in cur.fetchall()]
+        _unsettle(case)
+        case.as_of_date = as_of
+        _settle_status(case, [a for a in actions if a.effective_date <= as_of], as_of, config.auto_resolve_after_days)
+        cur.execute("delete from warning.alert_cases where case_id = %s", (case_id,))
+        _write(cur, [case])
+    return case
+
+
 def refresh_cases(conn: psycopg2.extensions.connection, config: LifecycleConfig | None = None) -> list[Case]:
-    """Rebuild ``warning.alert_cases`` as of the latest business date, in the caller's transaction."""
-    cases = cases_as_of(conn, None, config)
+    """Rebuild ``warning.alert_cases`` as of the latest business date from every alert, in the caller's
+    transaction (what a correction of past days needs; the daily run extends the cases: ``extend_cases``)."""
+    as_of = latest_business_date(conn)
+    cases = [] if as_of is None else _derived(conn, as_of, config)
     with conn.cursor() as cur:
         cur.execute("delete from warning.alert_cases")
-        if cases:
-            execute_values(
-                cur,
-                f"insert into warning.alert_cases ({', '.join(CASE_COLUMNS)}) values %s",
-                [c.row() for c in cases],
-                page_size=1000,
-            )
+        _write(cur, cases)
     return cases
+
+
+def _write(cur: psycopg2.extensions.cursor, cases: list[Case]) -> None:
+    if cases:
+        execute_values(
+            cur,
+            f"insert into warning.alert_cases ({', '.join(CASE_COLUMNS)}) values %s",
+            [c.row() for c in cases],
+            page_size=1000,
+        )
+
+
+_STORED_SQL = f"select {', '.join(CASE_COLUMNS)} from warning.alert_cases"
+
+
+def stored_cases(conn: psycopg2.extensions.connection, where: str = "true", params: tuple[Any, ...] = ()) -> list[Case]:
+    """The cases as the last refresh stored them (their daily alerts not loaded)."""
+    with conn.cursor() as cur:
+        cur.execute(f"{_STORED_SQL} where {where}", params)
+        rows = cur.fetchall()
+    out = []
+    for row in rows:
+        values = dict(zip(CASE_COLUMNS, row))
+        values["status"] = Status(values["status"])
+        out.append(Case(**values))
+    return out
+
+
+def stored_as_of(conn: psycopg2.extensions.connection) -> dt.date | None:
+    """The business date of the cases' last refresh (the newest state a case was stored with)."""
+    with conn.cursor() as cur:
+        cur.execute("select max(as_of_date) from warning.alert_cases")
+        return cur.fetchone()[0]
+
+
+def extend_cases(
+    conn: psycopg2.extensions.connection, since: dt.date, config: LifecycleConfig | None = None
+) -> int:
+    """Bring the stored cases to the latest business date when the alerts changed only from ``since`` on and
+    ``since`` is after the last refresh (the daily run): the open cases go on with the new days' alerts, new ones
+    open, every case not yet resolved settles its status. Its cost is the new alerts and the open cases, not the
+    history. Anything else (a correction of days already folded in) rebuilds every case. The cases changed."""
+    config = config or LifecycleConfig.from_env()
+    as_of = latest_business_date(conn)
+    last = stored_as_of(conn)
+    if as_of is None:
+        return 0
+    if last is None or since <= last:
+        return len(refresh_cases(conn, config))
+    auto = config.auto_resolve_after_days
+    with conn.cursor() as cur:
+        cur.execute(_ALERTS_SQL.replace("where as_of_date <= %s", "where as_of_date > %s and as_of_date <= %s"),
+                    (last, as_of))
+        new_alerts = [DailyAlert(*row) for row in cur.fetchall()]
+        cur.execute(_ACTIONS_SQL)
+        actions = [Action(r[0], ActionKind(r[1]), *r[2:]) for r in cur.fetchall()]
+    by_case: dict[str, list[Action]] = defaultdict(list)
+    for a in sorted(actions, key=lambda a: (a.acted_at, a.effective_date)):
+        if a.effective_date <= as_of:
+            by_case[a.case_id].append(a)
+    open_cases = {(c.indicator, c.entity_id): c for c in stored_cases(conn, "status <> %s", (Status.RESOLVED.value,))}
+    series: dict[tuple[str, str], list[DailyAlert]] = defaultdict(list)
+    for alert in new_alerts:
+        series[(alert.indicator, alert.entity_id)].append(alert)
+    changed: dict[str, Case] = {}
+    for key in set(series) | set(open_cases):
+        current = open_cases.get(key)
+        if current is not None:
+            _unsettle(current)
+        for case in _extend(current, series.get(key, []), by_case, as_of, auto):
+            case.as_of_date = as_of
+            _settle_status(case, by_case.get(case.case_id, []), as_of, auto)
+            changed[case.case_id] = case
+    with conn.cursor() as cur:
+        cur.execute("delete from warning.alert_cases where case_id = any(%s)", (list(changed),))
+        _write(cur, list(changed.values()))
+    return len(changed)

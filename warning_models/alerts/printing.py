@@ -42,8 +42,15 @@ def case_detail(conn: psycopg2.extensions.connection, case: Case) -> str:
         "",
         "days:",
     ]
-    for a in case.days:
-        out.append(f"  {a.as_of_date}  {a.severity:<6}  value {a.value:.4g} vs threshold {a.threshold:.4g}")
+    with conn.cursor() as cur:  # the case's days (a stored case does not carry them)
+        cur.execute(
+            """select as_of_date, severity, value, threshold from warning.alerts
+               where indicator = %s and entity_id = %s and as_of_date between %s and %s order by as_of_date""",
+            (case.indicator, case.entity_id, case.first_seen_date, case.last_seen_date),
+        )
+        days = cur.fetchall()
+    for day, severity, value, threshold in days:
+        out.append(f"  {day}  {severity:<6}  value {value:.4g} vs threshold {threshold:.4g}")
     out += ["", "latest explanation:", f"  {case.explanation}"]
     with conn.cursor() as cur:
         cur.execute(

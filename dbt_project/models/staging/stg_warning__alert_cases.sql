@@ -39,7 +39,8 @@ renamed as (
         ----------  dates
         first_seen_date,
         last_seen_date,
-        as_of_date,
+        -- the day the cases are of: a resolved case keeps the day it was last settled (its state stays)
+        max(as_of_date) over () as as_of_date,
         resolved_date,
         suppressed_until as suppressed_until_date,
 
