@@ -10,7 +10,9 @@ with the `business_date` param (and `domains` to score only some):
    a test of several models runs after all of them). The models are incremental: a run builds what the newly
    passed batches change. Staging reads only batches that passed the gate.
 3. `indicators` — one mapped task per domain (credit, market, macro, access), the days in order: statsmodels fits
-   written to `warning.model_runs`, `warning.indicator_values` and `warning.alerts`.
+   written to `warning.model_runs`, `warning.indicator_values` and `warning.alerts`; then `market_instruments`,
+   the per-instrument VaR and backtests in `EWS_MARKET_INSTRUMENT_SHARDS` mapped tasks (default 4), which the
+   Celery workers share (docs/benchmarks.md).
 4. `alert_cases` — the daily alerts become cases (new, open, acknowledged, resolved, suppressed; `ews alerts`).
 5. `notify` — cases that reached high severity, once each, batched: email and webhook (EWS_ALERTS_*).
 6. `report` — the day's HTML report with its charts (`$EWS_HOME/reports/<date>/index.html`).
@@ -51,9 +53,12 @@ GATED_BATCHES = Asset(name=GATED_BATCHES_NAME, uri=GATED_BATCHES_URI)
 DBT_PROJECT_DIR = Path(os.environ.get("EWS_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
 DBT_MANIFEST = Path(os.environ.get("EWS_DBT_TARGET_DIR", DBT_PROJECT_DIR / "target")) / "manifest.json"
 DOMAINS = ["credit", "market", "macro", "access"]
-# How Cosmos runs dbt (EWS_DBT_EXECUTION_MODE): "watcher", one `dbt build` whose models each report to their own
-# task (a model's task runs it alone when retried), or "local", one `dbt build` per model task (docs/benchmarks.md)
-DBT_EXECUTION_MODE = ExecutionMode(os.environ.get("EWS_DBT_EXECUTION_MODE", "watcher"))
+# How Cosmos runs dbt (EWS_DBT_EXECUTION_MODE): "local", one `dbt build` per model task, or "watcher", one
+# `dbt build` whose models each report to their own deferrable task (a model's task runs it alone when retried;
+# needs a triggerer, so not under `airflow dags test`). docs/benchmarks.md measures both.
+DBT_EXECUTION_MODE = ExecutionMode(os.environ.get("EWS_DBT_EXECUTION_MODE", "local"))
+# The market indicator's per-instrument VaR in this many mapped tasks (EWS_MARKET_INSTRUMENT_SHARDS)
+INSTRUMENT_SHARDS = int(os.environ.get("EWS_MARKET_INSTRUMENT_SHARDS", "4"))
 DEFAULT_ARGS = {
     "owner": "risk-data-engineering",
     "retries": 2,
@@ -122,16 +127,48 @@ def ews_model() -> None:
 
     @task(map_index_template="{{ ews_domain }}")
     def indicators(domain: str, days: list[str]) -> list[dict[str, object]]:
+        import dataclasses
         import datetime as dt
 
         from airflow.sdk import get_current_context
 
         get_current_context()["ews_domain"] = domain  # type: ignore[typeddict-unknown-key]
         from warning_models.indicators import run_indicators
+        from warning_models.indicators.market_var import INDICATOR, MarketVarConfig
         from warning_models.warehouse import warehouse_url
 
         url = warehouse_url()
-        return [o.as_dict() for day in days for o in run_indicators(url, dt.date.fromisoformat(day), [domain])]
+        # the instruments' VaR comes from the instrument shards, spread over the workers (next task)
+        configs = {INDICATOR: dataclasses.replace(MarketVarConfig.from_env(), instruments=False)}
+        return [
+            o.as_dict() for day in days for o in run_indicators(url, dt.date.fromisoformat(day), [domain], configs)
+        ]
+
+    @task
+    def instrument_shards() -> list[int]:
+        return list(range(INSTRUMENT_SHARDS))
+
+    @task(map_index_template="{{ ews_shard }}")
+    def market_instruments(shard: int, days: list[str]) -> dict[str, int]:
+        import datetime as dt
+
+        from airflow.sdk import get_current_context
+
+        get_current_context()["ews_shard"] = f"{shard + 1} of {INSTRUMENT_SHARDS}"  # type: ignore[typeddict-unknown-key]
+        from warning_models.errors import InsufficientHistoryError
+        from warning_models.indicators.market_var import publish_instrument_shard
+        from warning_models.roles import JobRole, job_url
+        from warning_models.warehouse import connect, warehouse_url
+
+        written = {}
+        with connect(job_url(warehouse_url(), JobRole.MODELER)) as conn:
+            for day in days:
+                try:
+                    written[day] = publish_instrument_shard(conn, dt.date.fromisoformat(day), shard, INSTRUMENT_SHARDS)
+                except InsufficientHistoryError:
+                    written[day] = 0  # no market run that day
+                conn.commit()
+        return written
 
     @task
     def alert_cases(days: list[str]) -> int:
@@ -191,8 +228,9 @@ def ews_model() -> None:
 
     days = business_dates()
     scored = indicators.partial(days=days).expand(domain=domains())
+    instruments = market_instruments.partial(days=days).expand(shard=instrument_shards())
     cases = alert_cases(days)
-    days >> dbt >> scored >> cases
+    days >> dbt >> scored >> instruments >> cases
     cases >> [notify(days), report(days), docs(days)]
 
 

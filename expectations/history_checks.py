@@ -246,19 +246,41 @@ def _tolerance(t: Thresholds, paid: str) -> str:
 
 
 def _loan_history(batch_ids: list[str]) -> str:
-    """CTEs `cur` and `tested`: rows under test with their loan's previous live balance, dpd and date."""
+    """CTEs `cur` and `tested`: rows under test with their loan's previous live balance, dpd and date.
+
+    The previous row is the loan's latest live one before the row's day, within LOOKBACK_DAYS. It is nearly
+    always on the live day just before (or in another batch under test): one window over those rows finds it,
+    reading two days of the book, not a month. A loan without a row there (new, or absent for some days) is looked
+    up on its own, through the (loan_id, performance_date) index."""
+    live_performance = f"b.source = 'loan_performance' and b.status {LIVE} and {not_replaced('b', 'cur')}"
     return f"""cur as ({batches_under_test(batch_ids)}),
     days as (
         select r.batch_id, r.source_line, r.loan_id, b.business_date as d, r.balance_amount, r.days_past_due,
                lag(r.balance_amount) over w as prev_balance, lag(r.days_past_due) over w as prev_dpd,
                lag(b.business_date) over w as prev_d
         from raw.loan_performance as r join audit.batches as b on b.batch_id = r.batch_id
-        where b.source = 'loan_performance' and b.status {LIVE} and {not_replaced('b', 'cur')}
-          and b.business_date >= (select min(cur.d) from cur) - {LOOKBACK_DAYS}
+        where {live_performance}
+          and b.business_date >= coalesce((
+                select max(b.business_date) from audit.batches as b
+                where {live_performance} and b.business_date < (select min(cur.d) from cur)
+              ), (select min(cur.d) from cur))
           and b.business_date <= (select max(cur.d) from cur)
         window w as (partition by r.loan_id order by b.business_date)
     ),
-    tested as (select days.* from days join cur on cur.batch_id = days.batch_id)"""
+    tested as (
+        select days.batch_id, days.source_line, days.loan_id, days.d, days.balance_amount, days.days_past_due,
+               coalesce(days.prev_balance, earlier.balance_amount) as prev_balance,
+               coalesce(days.prev_dpd, earlier.days_past_due) as prev_dpd,
+               coalesce(days.prev_d, earlier.d) as prev_d
+        from days join cur on cur.batch_id = days.batch_id
+        left join lateral (
+            select r.balance_amount, r.days_past_due, b.business_date as d
+            from raw.loan_performance as r join audit.batches as b on b.batch_id = r.batch_id
+            where days.prev_d is null and r.loan_id = days.loan_id and {live_performance}
+              and r.performance_date < days.d and r.performance_date >= days.d - {LOOKBACK_DAYS}
+            order by r.performance_date desc, b.business_date desc limit 1
+        ) as earlier on true
+    )"""
 
 
 def balance_reconciliation(batch_ids: list[str], t: Thresholds) -> ExpectBalancesToReconcile:

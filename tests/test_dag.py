@@ -73,7 +73,9 @@ def test_the_model_dag_runs_dbt_then_indicators_then_cases_then_notify_report_an
     # the connection reaches dbt through the worker's environment: nothing secret rendered into the operators
     for task_id in dbt_ids:
         assert not any("PASSWORD" in key or "KEY" in key for key in (getattr(dag.get_task(task_id), "env", None) or {}))
-    assert "indicators" in dag.get_task("alert_cases").upstream_task_ids
+    # the instruments' VaR in shards after the domains' indicators, mapped over the workers, before the cases
+    assert "indicators" in dag.get_task("market_instruments").upstream_task_ids
+    assert "market_instruments" in dag.get_task("alert_cases").upstream_task_ids
     for task_id in ("notify", "report", "docs"):
         assert "alert_cases" in dag.get_task(task_id).upstream_task_ids, task_id
 

@@ -66,6 +66,7 @@ REQUIRED_VARIABLES = {
 }
 OPTIONAL_VARIABLES = {
     "EWS_CONSORTIUM_KEY", "EWS_ALERTS_EMAIL_TO", "EWS_ALERTS_WEBHOOK_URL", "AIRFLOW_CONN_SMTP_DEFAULT",
+    "EWS_DBT_EXECUTION_MODE", "EWS_MARKET_INSTRUMENT_SHARDS",
     "EWS_BI_PASSWORD", "AIRFLOW_ADMIN_USERNAME", "EWS_IMAGE",
 }
 VARIABLE = re.compile(r"(?<!\$)\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<modifier>:?[-?])?[^}]*\}")
@@ -911,3 +912,12 @@ def test_the_env_example_says_which_variables_are_required() -> None:
         assert ("Required." in said) is (name in REQUIRED_VARIABLES), (name, said)
         assert ("Optional." in said) is (name in OPTIONAL_VARIABLES), (name, said)
     assert "Fernet.generate_key()" in ENV_EXAMPLE_TEXT
+
+
+def test_the_celery_executor_of_the_pinned_lock_imports() -> None:
+    """The compose file's executor loads with the pinned packages (celery 5.7 dropped a helper the celery provider
+    imports: the lock pins celery 5.6)."""
+    import importlib
+
+    module = importlib.import_module("airflow.providers.celery.executors.celery_executor")
+    assert module.CeleryExecutor.__name__ == "CeleryExecutor"

@@ -19,6 +19,7 @@ Alerts, on the index and the portfolios, by the desk's method at 99 %:
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +68,7 @@ class MarketVarConfig:
     drawdown_high_pct: float = 20.0
     drawdown_peak_days: int = 252
     drawdown_rearm_days: int = 20  # a drawdown alert fires again only after this many days under the limit
+    instruments: bool = True  # assess every instrument in the run; False: instrument shards add them after
 
     def __post_init__(self) -> None:
         VarMethod(self.alert_method)  # ValueError on an unknown method
@@ -284,11 +286,7 @@ def compute(
     instruments["simple_return"] = instruments["simple_return"].astype(float)
     returns = instruments.pivot(index="price_date", columns="instrument_id", values="simple_return").sort_index()
 
-    series: list[Series] = []
-    for instrument, rows in instruments.groupby("instrument_id", sort=True):
-        assessed = _assess_all(list(rows["price_date"]), rows["simple_return"].to_numpy(), config)
-        if assessed:
-            series.append(Series("instrument", str(instrument), assessed))
+    series = _instrument_series(instruments, config) if config.instruments else []
     index_dates = list(index["price_date"])
     index_returns = index["simple_return"].astype(float).to_numpy()
     drawdown = index["drawdown_252d_pct"].astype(float).to_numpy()
@@ -335,6 +333,7 @@ def compute(
         fit_stats={
             "series": len(series),
             "instruments": sum(s.entity_type == "instrument" for s in series),
+            "instruments_in_shards": not config.instruments,
             "portfolios": [s.entity_id for s in portfolios],
             "traffic_light_zone": zones,
             "exceptions_today_99": exceptions_today,
@@ -344,18 +343,77 @@ def compute(
         data_hash=data_hash(pd.concat([instruments, holdings.astype({"market_value_amount": float})], ignore_index=True)
                             if len(holdings) else instruments),
     )
-    var_days = TableRows(
-        "warning.market_var_days",
-        ("entity_type", "entity_id", "method", "confidence_pct", "price_date", "var_pct", "es_pct", "var_amount",
-         "ewma_vol_pct", "previous_var_pct", "realised_return_pct", "is_exception"),
-        [row for s in series for row in _var_rows(s)],
-    )
-    backtests = TableRows(
-        "warning.var_backtests",
-        ("entity_type", "entity_id", "method", "confidence_pct", "window_start_date", "window_end_date",
-         "observations_count", "exceptions_count", "expected_exceptions", "kupiec_lr", "kupiec_p_value",
-         "independence_lr", "independence_p_value", "conditional_coverage_lr", "conditional_coverage_p_value",
-         "traffic_light_zone", "traffic_light_cumulative_probability", "plus_factor", "max_exceptions_10_days"),
-        [row for s in series for row in _backtest_rows(s)],
-    )
-    return IndicatorResult(run, values, alerts, [var_days, backtests])
+    return IndicatorResult(run, values, alerts, _tables(series))
+
+
+VAR_DAY_COLUMNS = (
+    "entity_type", "entity_id", "method", "confidence_pct", "price_date", "var_pct", "es_pct", "var_amount",
+    "ewma_vol_pct", "previous_var_pct", "realised_return_pct", "is_exception",
+)
+BACKTEST_COLUMNS = (
+    "entity_type", "entity_id", "method", "confidence_pct", "window_start_date", "window_end_date",
+    "observations_count", "exceptions_count", "expected_exceptions", "kupiec_lr", "kupiec_p_value",
+    "independence_lr", "independence_p_value", "conditional_coverage_lr", "conditional_coverage_p_value",
+    "traffic_light_zone", "traffic_light_cumulative_probability", "plus_factor", "max_exceptions_10_days",
+)
+
+
+def _tables(series: list[Series]) -> list[TableRows]:
+    return [
+        TableRows("warning.market_var_days", VAR_DAY_COLUMNS, [row for s in series for row in _var_rows(s)]),
+        TableRows("warning.var_backtests", BACKTEST_COLUMNS, [row for s in series for row in _backtest_rows(s)]),
+    ]
+
+
+def _instrument_series(instruments: pd.DataFrame, config: MarketVarConfig) -> list[Series]:
+    """Each instrument's VaR, ES and backtests: the per-entity work, independent of every other series."""
+    series: list[Series] = []
+    for instrument, rows in instruments.groupby("instrument_id", sort=True):
+        assessed = _assess_all(list(rows["price_date"]), rows["simple_return"].to_numpy(), config)
+        if assessed:
+            series.append(Series("instrument", str(instrument), assessed))
+    return series
+
+
+def in_shard(entity_id: str, shard: int, shards: int) -> bool:
+    """Whether an entity belongs to shard ``shard`` of ``shards``: a stable split (crc32 of the id)."""
+    return zlib.crc32(entity_id.encode()) % shards == shard
+
+
+def publish_instrument_shard(
+    conn: psycopg2.extensions.connection, as_of: dt.date, shard: int, shards: int, config: MarketVarConfig | None = None
+) -> int:
+    """Assess the instruments of one shard and add their rows to the day's run (published without them:
+    ``instruments=False``), replacing what the shard wrote before; the rows written. No commit.
+
+    The shards of a day are independent of each other (the DAG maps them over the Celery workers): together they
+    write exactly the rows a run with every instrument writes."""
+    from warning_models.publish import copy_rows, jsonable_row
+
+    config = config or MarketVarConfig.from_env()
+    run_id = f"{INDICATOR}:{as_of.isoformat()}"
+    with conn.cursor() as cur:
+        cur.execute("select (fit_stats->>'latest_return_date')::date from warning.model_runs where model_run_id = %s",
+                    (run_id,))
+        found = cur.fetchone()
+        if found is None:
+            raise InsufficientHistoryError(INDICATOR, 1, 0)  # no run that day: too little history, nothing to add
+        cur.execute(_FIRST_DAY_SQL, (as_of, config.trading_days_read))
+        first = cur.fetchone()[0]
+    instruments = read_frame(conn, _INSTRUMENTS_SQL, (first, as_of))
+    mine = [i for i in instruments["instrument_id"].unique().tolist() if in_shard(str(i), shard, shards)]
+    instruments = instruments[instruments["instrument_id"].isin(mine)].copy()
+    instruments["simple_return"] = instruments["simple_return"].astype(float)
+    written = 0
+    with conn.cursor() as cur:
+        for table in _tables(_instrument_series(instruments, config)):
+            schema, name = table.table.split(".")
+            cur.execute(
+                f"delete from {table.table} where model_run_id = %s and entity_type = 'instrument' "
+                "and entity_id = any(%s)",
+                (run_id, mine),
+            )
+            written += copy_rows(
+                cur, schema, name, ("model_run_id", *table.columns), [jsonable_row((run_id, *r)) for r in table.rows]
+            )
+    return written

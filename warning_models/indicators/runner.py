@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from warning_models.errors import InsufficientHistoryError
 from warning_models.indicators import (
@@ -97,17 +97,18 @@ def select_indicators(domains: Iterable[str | Domain] | None = None) -> dict[str
 
 
 def run_indicators(
-    url: str, as_of: dt.date, domains: Iterable[str | Domain] | None = None
+    url: str, as_of: dt.date, domains: Iterable[str | Domain] | None = None, configs: Mapping[str, Any] | None = None
 ) -> list[IndicatorOutcome]:
     """Compute and publish every selected indicator for ``as_of`` as the modeler role; too little history is a
-    skip, not an error."""
+    skip, not an error. ``configs`` overrides an indicator's settings (default: from the environment)."""
     selected = select_indicators(domains)
+    configs = configs or {}
     outcomes: list[IndicatorOutcome] = []
     with connect(job_url(url, JobRole.MODELER)) as conn:
         for name, spec in selected.items():
             started = time.perf_counter()
             try:
-                result = spec.compute(conn, as_of)
+                result = spec.compute(conn, as_of, configs.get(name))
             except InsufficientHistoryError as exc:
                 conn.rollback()
                 log.info("%s skipped for %s: %s", name, as_of, exc)

@@ -44,3 +44,28 @@ begin
     execute format('grant select on %s to ews_consortium', relation);
 end
 $$;
+
+-- The loader refreshes the planner statistics of a raw table right after a batch that grows it by a tenth or more
+-- (the first days of a warehouse, a bank's initial book): the gate's queries and dbt then plan with real row counts.
+-- ANALYZE needs the table's owner: this function analyses one raw table (and audit.batches) and nothing else.
+create function audit.analyze_raw_table(source_name text) returns void
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    relation regclass;
+begin
+    select c.oid::regclass into relation
+    from pg_class as c
+    inner join pg_namespace as n on c.relnamespace = n.oid
+    where c.relkind = 'r' and n.nspname = 'raw' and c.relname = source_name;
+    if relation is null then
+        raise exception 'no raw table %', source_name;
+    end if;
+    execute format('analyze %s', relation);
+    analyze audit.batches;
+end
+$$;
+revoke execute on function audit.analyze_raw_table(text) from public;
+grant execute on function audit.analyze_raw_table(text) to ews_loader;
