@@ -344,6 +344,14 @@ class LocalCeleryCluster:
             raise
         return self
 
+    def _refuse_stale_workers(self) -> None:
+        """Celery workers of an earlier, killed cluster still listening on the broker would clash by hostname."""
+        replies = Celery(broker=self.config.broker_url).control.ping(timeout=1.0)
+        if replies:
+            names = sorted(name for reply in replies for name in reply)
+            raise ClusterError(f"Celery workers {', '.join(names)} still answer on {self.config.broker_url}: "
+                               "a killed earlier run left them; stop them (pkill -f 'celery worker') first")
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
@@ -367,6 +375,7 @@ class LocalCeleryCluster:
         if not _port_free(self.config.api_port):
             raise ClusterError(f"port {self.config.api_port} on 127.0.0.1 is in use: choose another api_port")
         self._recreate_metadata_db()
+        self._refuse_stale_workers()
         redis.Redis.from_url(self.config.broker_url).flushdb()
         phase("fresh metadata db and broker")
         self._migrate()
