@@ -175,3 +175,59 @@ def test_corrections_revisions_and_replays_equal_a_full_build(history: Warehouse
     assert history.ingest(day) == []
     history.build()
     _assert_equal_to_full_build(history)
+
+
+@pytest.mark.slow
+def test_history_tests_check_the_built_months_not_the_month_they_read(history: Warehouse) -> None:
+    """The streak test reads the month before the built ones for its streak and checks only the built ones: a
+    streak that ran into that month from further back is no failure, a wrong streak in a built month is."""
+    from warning_models.errors import TransformError
+
+    assert history.ingest(*(DAY + dt.timedelta(days=i) for i in range(4))) == []  # (some done when run whole)
+    history.build()  # the latest build of fct_borrower_months: the day's month (DAY's), the month before read
+    built, before = DAY.replace(day=1), (DAY.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    with psycopg2.connect(history.url) as conn, conn.cursor() as cur:
+        cur.execute(
+            """select borrower_id from marts.fct_borrower_months
+               where month_start_date in (%s, %s) and missed_payments_count > 0
+               group by borrower_id having count(*) = 2 order by borrower_id limit 1""",
+            (before, built),
+        )
+        (borrower,) = cur.fetchone()
+
+        def shift_streak(month: dt.date, by: int) -> None:
+            cur.execute(
+                """update marts.fct_borrower_months set missed_payment_streak_months = missed_payment_streak_months + %s
+                   where borrower_id = %s and month_start_date = %s""",
+                (by, borrower, month),
+            )
+            conn.commit()
+
+        test = ["test", "--select", "assert_missed_payment_streak_continues_month_to_month"]
+        # as if the borrower had missed an instalment the month before too: both streaks one longer, consistent
+        shift_streak(before, 1)
+        shift_streak(built, 1)
+        run_dbt(test, history.url, history.settings)
+        shift_streak(built, 4)  # a built month whose streak does not continue the month before
+        with pytest.raises(TransformError, match="assert_missed_payment_streak_continues_month_to_month"):
+            run_dbt(test, history.url, history.settings)
+        shift_streak(built, -5)
+        shift_streak(before, -1)
+
+
+@pytest.mark.slow
+def test_planner_statistics_follow_the_gate_and_the_builds(history: Warehouse) -> None:
+    """With autovacuum off (CI's server), the gate's decisions and the models' builds still leave statistics the
+    planner can use: the passed batches of a source as many as there are, each built table counted."""
+    with psycopg2.connect(history.url) as conn, conn.cursor() as cur:
+        cur.execute("select count(*) from audit.batches where source = 'loan_performance' and status = 'passed'")
+        (passed,) = cur.fetchone()
+        cur.execute(
+            "explain (format json) select * from audit.batches where source = 'loan_performance' and status = 'passed'"
+        )
+        estimated = cur.fetchone()[0][0]["Plan"]["Plan Rows"]
+        assert passed >= 35 and abs(estimated - passed) <= 0.2 * passed
+        for table in ("marts.fct_loan_days", "intermediate.int_access_events_sessionized", "marts.dim_loans"):
+            cur.execute(f"select count(*), (select reltuples from pg_class where oid = '{table}'::regclass) from {table}")
+            rows, reltuples = cur.fetchone()
+            assert rows > 0 and abs(reltuples - rows) <= 0.2 * rows, table

@@ -195,9 +195,18 @@ def gate_batches(
                     conn, batch_id, source, business_date, file_name, checksum, suite_name(source), described[batch_id]
                 )
             ids = ids[upto:]
+    if pending:
+        _refresh_batch_statistics(conn)
     if pending and gx_home is not None and build_docs:
         build_data_docs(url, gx_home)
     return [results[b] for b in batch_ids]
+
+
+def _refresh_batch_statistics(conn: psycopg2.extensions.connection) -> None:
+    """The planner's statistics of audit.batches with the statuses just decided (migration 0012 says why)."""
+    with conn.cursor() as cur:
+        cur.execute("select audit.analyze_batch_tables()")
+    conn.commit()
 
 
 def _blocks(results: list[dict[str, Any]]) -> bool:
