@@ -130,6 +130,14 @@ def write_docs(results_dir: Path, target: Path) -> None:
                 + (f"; {a['tasks']} tasks, per worker {a['tasks_per_worker']}, up to {a['max_concurrency']} at once"
                    if "tasks" in a else "") + "."
             )
+            if a.get("backfill"):
+                b = a["backfill"]
+                parts.append(
+                    f"Backfill on Celery (Cosmos {mode}): `airflow backfill create` of ews_load over the next "
+                    f"{b['days']} days: {b['ews_load_runs']} ews_load and {b['ews_model_runs']} ews_model runs, "
+                    f"{b['wall_s']} s, {b['tasks']} tasks, per worker {b['tasks_per_worker']}, up to "
+                    f"{b['max_concurrency']} at once."
+                )
         if record.get("history_ratio"):
             h = record["history_ratio"]
             parts.append(

@@ -137,17 +137,21 @@ def _stage(record: dict[str, Any], name: str) -> dict[str, Any]:
     return next(s for s in record["stages"] if s["stage"] == name)
 
 
+def bench_root(size: BankSize) -> Path:
+    return Path(os.environ.get("EWS_BENCH_HOME", "/tmp/ews-bench")) / size.name
+
+
 def run_size(size: BankSize, args: argparse.Namespace) -> SizeResult:
     admin = warehouses.admin_url()
-    root = Path(os.environ.get("EWS_BENCH_HOME", "/tmp/ews-bench")) / size.name
-    shutil.rmtree(root, ignore_errors=True)
+    root = bench_root(size)
+    for leftover in root.glob("*"):
+        if leftover.name != "bank":  # a bank generated ahead is kept (bank.generate_once)
+            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
     days_total = args.history_days + MEASURED_DAYS
     first_measured = START + dt.timedelta(days=args.history_days)
     measured = list(days_between(first_measured, first_measured + dt.timedelta(days=MEASURED_DAYS - 1)))
     log.info("%s: generating %d days", size.name, days_total)
-    started = time.perf_counter()
-    bank.generate(size, START, days_total, root / "bank")
-    generate_s = time.perf_counter() - started
+    generate_s = bank.generate_once(size, START, days_total, root / "bank")
     main = Warehouse.create(admin, f"ews_bench_{size.name.lower()}", root / "bank" / "landing", root / "main")
     migrate(main.url)
     result = SizeResult(
@@ -248,14 +252,17 @@ def measure_history_ratio(size: BankSize, args: argparse.Namespace, root: Path, 
     bank.generate(size, START, days_total, root / "long_bank")
     short_start = first_measured - dt.timedelta(days=args.history_days)
     bank.shorter_history(root / "long_bank" / "landing", short_start, root / "short_landing")
-    out: dict[str, Any] = {"long_history_days": args.long_history_days, "short_history_days": args.history_days}
+    out: dict[str, Any] = {"long_history_days": args.long_history_days, "short_history_days": args.history_days,
+                           "indicator_days": args.indicator_days}
     for label, first, landing in (
         ("long", START, root / "long_bank" / "landing"),
         ("short", short_start, root / "short_landing"),
     ):
         warehouse = Warehouse.create(admin, f"ews_bench_{size.name.lower()}_{label}", landing, root / label)
         migrate(warehouse.url)
-        out[f"{label}_history_build_s"] = round(build_history(warehouse, first, first_measured - dt.timedelta(days=1)), 1)
+        out[f"{label}_history_build_s"] = round(
+            build_history(warehouse, first, first_measured - dt.timedelta(days=1), args.indicator_days), 1
+        )
         out[f"{label}_warehouse_mib"] = round(warehouses.size_mib(warehouse.url))
         out[f"{label}_days"] = [_day_record(day, measure_cli_day(warehouse, day)) for day in measured]
         if not args.keep:
@@ -282,7 +289,15 @@ def main() -> None:
     parser.add_argument("--indicator-days", type=int, help="score only the last N days of the history (for L)")
     parser.add_argument("--airflow", choices=["none", "test", "celery"], default="none")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
+    parser.add_argument("--generate-only", action="store_true",
+                        help="only generate the banks (a later run of the same sizes and days reuses them)")
     args = parser.parse_args()
+    if args.generate_only:
+        for name in args.size:
+            seconds = bank.generate_once(SIZES[name], START, args.history_days + MEASURED_DAYS,
+                                         bench_root(SIZES[name]) / "bank")
+            print(f"{name}: {args.history_days + MEASURED_DAYS} days generated in {seconds:.0f} s")
+        return
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     log.setLevel(logging.INFO)
     os.environ.update(BENCH_KEYS)

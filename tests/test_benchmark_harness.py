@@ -1,0 +1,71 @@
+"""The benchmark harness's own bookkeeping (its figures are measured by benchmarks/run.py, never asserted here):
+a bank generated ahead is reused only when it is the same bank, and docs/benchmarks.md keeps its written head
+while its results are rewritten."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from benchmarks import bank, report
+from benchmarks.sizes import BankSize
+
+TINY = BankSize("T", borrowers=40, users=5, instruments=3)
+START = dt.date(2025, 1, 1)
+
+
+def test_a_bank_generated_ahead_is_reused_only_for_the_same_bank(tmp_path: Path) -> None:
+    home = tmp_path / "bank"
+    first = bank.generate_once(TINY, START, 3, home)
+    files = sorted(p.relative_to(home) for p in (home / "landing").rglob("*.csv"))
+    assert files, "the bank has landing files"
+    marker = home / "landing" / "kept.txt"
+    marker.write_text("the same bank: nothing regenerated")
+
+    again = bank.generate_once(TINY, START, 3, home)
+    assert again == json.loads((home / "bank.json").read_text())["generate_s"] == round(first, 1)
+    assert marker.exists()
+
+    bank.generate_once(TINY, START, 4, home)  # another span: another bank
+    assert not marker.exists()
+    assert len(list((home / "landing").rglob("*.csv"))) > len(files)
+
+
+def _record(size: str, total_s: float, load_pct: float) -> dict:
+    stages = [{"stage": s, "seconds": total_s / 2, "rows": 10, "rows_per_s": 5.0, "client_peak_mib": 100.0,
+               "server_peak_mib": 50.0} for s in ("load", "gate")]
+    stages.append({"stage": "total", "seconds": total_s, "rows": None, "rows_per_s": None, "client_peak_mib": 5000.0,
+                   "server_peak_mib": 60.0})
+    return {
+        "size": size, "measured_at": "20261202T000000Z", "bank": {"borrowers": 1, "users": 1, "instruments": 1},
+        "history_days": 30, "warehouse_mib": 1.0, "days": [{"business_date": "2025-02-01", "stages": stages}],
+        "floors": {"load": {"copy_rows": 10, "copy_s": 1.0, "copy_rows_per_s": 10, "load_rows_per_s": 5,
+                            "load_vs_copy_pct": load_pct}},
+        "airflow": {"local": {"mode": "celery", "wall_s": 30.0, "cli_s": 10.0, "airflow_vs_cli": 3.0,
+                              "backfill": {"days": 3, "ews_load_runs": 3, "ews_model_runs": 2, "wall_s": 60.0,
+                                           "tasks": 40, "tasks_per_worker": {"w1": 21, "w2": 19},
+                                           "max_concurrency": 4}}},
+        "notes": ["a note"],
+    }
+
+
+def test_the_docs_keep_their_head_and_judge_each_target(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "20261201T000000Z-L.json").write_text(json.dumps(_record("L", 400.0, 80.0)))
+    (results / "20261202T000000Z-L.json").write_text(json.dumps(_record("L", 200.0, 40.0)))  # the latest wins
+    target = tmp_path / "benchmarks.md"
+    target.write_text("# Benchmarks\n\nThe bottleneck, named by hand.\n\n<!-- results -->\nold tables\n")
+
+    report.write_docs(results, target)
+    text = target.read_text()
+    assert text.startswith("# Benchmarks\n\nThe bottleneck, named by hand.\n\n<!-- results -->\n")
+    assert "old tables" not in text
+    assert "| load >= 50 % of raw COPY throughput | L | 40.00 | **no** |" in text
+    assert "| size L, one business day <= 5 minutes | L | 200.00 | yes |" in text
+    assert "| size L, peak memory <= 4 GiB | L | 5,000.00 | **no** |" in text
+    assert "| Airflow + Cosmos <= 1.5 x the CLI, the same day | L | 3.00 | **no** |" in text
+    assert "per worker {'w1': 21, 'w2': 19}, up to 4 at once" in text
+    report.write_docs(results, target)
+    assert target.read_text() == text  # rewriting is stable: one results section
