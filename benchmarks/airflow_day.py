@@ -94,7 +94,8 @@ def _celery(ews: dict[str, str], day: dt.date, airflow_home: Path, backfill: lis
         skipped = cluster.skip_due_cron_run("ews_load")
         for dag_id in ("ews_load", "ews_model"):
             cluster.unpause(dag_id)
-        load_id = cluster.trigger("ews_load", logical_date=logical_date_for(day))
+        # no logical date: a manual run's logical date is the one the backfill gives the next day's run (skipped)
+        load_id = cluster.trigger("ews_load", conf={"business_date": day.isoformat()})
         load = cluster.wait_for_run("ews_load", load_id, timeout_s=3600)
         model = _asset_run(cluster, after=load.end)
         model = cluster.wait_for_run("ews_model", model, timeout_s=7200)
@@ -152,6 +153,8 @@ def _backfill(cluster: Any, days: list[dt.date], done: set[str | None], timeout_
             r.state in ("success", "failed") for r in models
         ):
             break
+        if len(loads) < len(days) and _backfills_completed(cluster, "ews_load"):
+            raise RuntimeError(f"the backfill ran {len(loads)} of {len(days)} days: {[r.run_id for r in loads]}")
         if any(r.state == "failed" for r in loads + models) or time.monotonic() > deadline:
             raise RuntimeError(f"backfill did not complete: {[(r.dag_id, r.run_id, r.state) for r in loads + models]}")
         time.sleep(2)
@@ -163,6 +166,12 @@ def _backfill(cluster: Any, days: list[dt.date], done: set[str | None], timeout_
         "tasks": len(tasks), "tasks_per_worker": dict(Counter(t.hostname for t in tasks)),
         "max_concurrency": max_concurrency(tasks),
     }
+
+
+def _backfills_completed(cluster: Any, dag_id: str) -> bool:
+    """Whether every backfill of the DAG has completed (a day it skipped will never run)."""
+    backfills = cluster.backfills(dag_id)
+    return bool(backfills) and all(b.get("completed_at") for b in backfills)
 
 
 def _model_days(cluster: Any, run_id: str) -> list[str]:

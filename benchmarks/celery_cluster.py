@@ -653,6 +653,10 @@ class LocalCeleryCluster:
         _raise_for_status(self._request("PATCH", f"{runs}/{quote(run_id, safe='')}", json={"state": "failed"}))
         return run_id
 
+    def backfills(self, dag_id: str) -> list[dict[str, Any]]:
+        """The DAG's backfills (`airflow backfill create`), as the REST API lists them."""
+        return list(self._get("/api/v2/backfills", dag_id=dag_id).get("backfills", []))
+
     def trigger(
         self, dag_id: str, conf: dict[str, Any] | None = None, logical_date: dt.datetime | None = None
     ) -> str:

@@ -2,7 +2,9 @@
 ### ews_load — the day's landing files into the warehouse, through the quality gate
 
 For one **business date** (the UTC date the run's data interval starts on: the run at 06:00 UTC on D+1 processes
-D; a manual run may name it with the `business_date` param):
+D; a manual run may name it with the `business_date` param). Trigger a day by hand with the param and no logical
+date: a manual run's logical date X processes X - 1 day, and X is the logical date the schedule and
+`airflow backfill create` give the run of day X, which a backfill then skips as already there.
 
 1. `migrate` — the warehouse's own schemas (raw, quarantine, audit, warning, the job roles) up to date.
 2. `ingest` — one task per landing source: COPY the day's CSV into `raw`, then the source's Great Expectations
