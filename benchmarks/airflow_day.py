@@ -138,20 +138,28 @@ def _backfill(cluster: Any, days: list[dt.date], done: set[str | None], timeout_
 
     started = time.perf_counter()
     first, last = logical_date_for(days[0]), logical_date_for(days[-1])
+    # one day at a time, as ews_load's max_active_runs=1 says (a backfill's own default is 10): a day's gate checks
+    # it against the day before; each day's tasks still spread over the workers
     subprocess.run(
         [AIRFLOW, "backfill", "create", "--dag-id", "ews_load", "--from-date", first.isoformat(),
-         "--to-date", last.isoformat()],
+         "--to-date", last.isoformat(), "--max-active-runs", "1"],
         env=cluster.env(), check=True, capture_output=True, text=True,
     )
     deadline = time.monotonic() + timeout_s
     wanted = {d.isoformat() for d in days}
+    idle_since: float | None = None
     while True:
         loads = [r for r in cluster.runs("ews_load") if r.run_id not in done]
         models = [r for r in cluster.runs("ews_model") if r.run_id not in done]
         modelled = {d for r in models if r.state == "success" for d in _model_days(cluster, r.run_id)}
-        if len(loads) == len(days) and all(r.state == "success" for r in loads) and wanted <= modelled and all(
+        settled = len(loads) == len(days) and all(r.state == "success" for r in loads) and all(
             r.state in ("success", "failed") for r in models
-        ):
+        )
+        if settled and wanted <= modelled:
+            break
+        # every load done, no model run left, a day not modelled: its asset event started no run (recorded)
+        idle_since = (idle_since or time.monotonic()) if settled else None
+        if idle_since is not None and time.monotonic() - idle_since > 120:
             break
         if len(loads) < len(days) and _backfills_completed(cluster, "ews_load"):
             raise RuntimeError(f"the backfill ran {len(loads)} of {len(days)} days: {[r.run_id for r in loads]}")
@@ -162,6 +170,8 @@ def _backfill(cluster: Any, days: list[dt.date], done: set[str | None], timeout_
     tasks += [t for r in models for t in cluster.task_instances("ews_model", r.run_id)]
     return {
         "days": len(days), "ews_load_runs": len(loads), "ews_model_runs": len(models),
+        "modelled_days": sorted(modelled), "unmodelled_days": sorted(wanted - modelled),
+        "model_order": [_model_days(cluster, r.run_id) for r in models if r.state == "success"],
         "wall_s": round(time.perf_counter() - started, 1),
         "tasks": len(tasks), "tasks_per_worker": dict(Counter(t.hostname for t in tasks)),
         "max_concurrency": max_concurrency(tasks),

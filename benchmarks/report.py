@@ -136,7 +136,8 @@ def write_docs(results_dir: Path, target: Path) -> None:
                     f"Backfill on Celery (Cosmos {mode}): `airflow backfill create` of ews_load over the next "
                     f"{b['days']} days: {b['ews_load_runs']} ews_load and {b['ews_model_runs']} ews_model runs, "
                     f"{b['wall_s']} s, {b['tasks']} tasks, per worker {b['tasks_per_worker']}, up to "
-                    f"{b['max_concurrency']} at once."
+                    f"{b['max_concurrency']} at once; days modelled per ews_model run {b.get('model_order')}"
+                    + (f"; **not modelled: {b['unmodelled_days']}**" if b.get("unmodelled_days") else "") + "."
                 )
         if record.get("history_ratio"):
             h = record["history_ratio"]

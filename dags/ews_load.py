@@ -4,7 +4,10 @@
 For one **business date** (the UTC date the run's data interval starts on: the run at 06:00 UTC on D+1 processes
 D; a manual run may name it with the `business_date` param). Trigger a day by hand with the param and no logical
 date: a manual run's logical date X processes X - 1 day, and X is the logical date the schedule and
-`airflow backfill create` give the run of day X, which a backfill then skips as already there.
+`airflow backfill create` give the run of day X, which a backfill then skips as already there. Backfill days D1..Dn
+with `airflow backfill create --dag-id ews_load --from-date <D1+1>T06:00:00+00:00 --to-date <Dn+1>T06:00:00+00:00
+--max-active-runs 1`: one day at a time, in order (a backfill runs 10 at once by default; a day's gate checks it
+against the day before), each day's tasks spread over the workers.
 
 1. `migrate` — the warehouse's own schemas (raw, quarantine, audit, warning, the job roles) up to date.
 2. `ingest` — one task per landing source: COPY the day's CSV into `raw`, then the source's Great Expectations
