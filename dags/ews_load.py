@@ -102,11 +102,19 @@ def ews_load() -> None:
     def gated(ingested: list[dict[str, object]]) -> dict[str, object]:
         from airflow.sdk import get_current_context
 
+        from warning_models.config import load_settings
+        from warning_models.pipeline import record_gated_day
+        from warning_models.roles import JobRole, job_url
+        from warning_models.warehouse import connect, warehouse_url
+
         day = _business_date()
         held = [item for item in ingested if item["held_back"] or item["missing"]]
         for item in held:
             print(f"held back or missing: {item}")
-        get_current_context()["outlet_events"][GATED_BATCHES].extra = {"business_date": day.isoformat()}
+        context = get_current_context()
+        with connect(job_url(warehouse_url(load_settings()), JobRole.LOADER)) as conn:
+            record_gated_day(conn, context["run_id"], day, {"held_back": held})
+        context["outlet_events"][GATED_BATCHES].extra = {"business_date": day.isoformat()}
         return {"business_date": day.isoformat(), "held_back": held}
 
     with TaskGroup("ingest", tooltip="load and gate each landing source") as ingest_group:

@@ -4,8 +4,10 @@
 Starts when **ews_load** has gated a day (asset **ews_gated_batches**, the business date in the event), or by hand
 with the `business_date` param (and `domains` to score only some):
 
-1. `business_dates` — the days: the param, else every day the triggering events name, oldest first (several when
-   ews_load ran more than once before this run started, as in a backfill).
+1. `business_dates` — the days: the param, else every day the triggering events name and every day ews_load
+   gated after the last modelled one (an event that arrives while a run of this DAG is active starts no run:
+   Airflow issue #56050), oldest first (several when ews_load ran more than once before this run started, as in
+   a backfill).
 2. `dbt` — staging → intermediate → marts → the BI views (Cosmos: one `dbt build` task per model, with its tests;
    a test of several models runs after all of them). The models are incremental: a run builds what the newly
    passed batches change. Staging reads only batches that passed the gate.
@@ -93,12 +95,18 @@ def ews_model() -> None:
     def business_dates() -> list[str]:
         from airflow.sdk import get_current_context
 
+        from warning_models.pipeline import gated_days_not_modelled
+        from warning_models.roles import JobRole, job_url
         from warning_models.schedule import business_dates_of_model_run
+        from warning_models.warehouse import connect, warehouse_url
 
         context = get_current_context()
         events = context.get("triggering_asset_events") or {}
         extras = [dict(e.extra or {}) for _, asset_events in events.items() for e in asset_events]
-        return [d.isoformat() for d in business_dates_of_model_run(context["params"].get("business_date"), extras)]
+        with connect(job_url(warehouse_url(), JobRole.MODELER)) as conn:
+            waiting = gated_days_not_modelled(conn)
+        param = context["params"].get("business_date")
+        return [d.isoformat() for d in business_dates_of_model_run(param, extras, waiting)]
 
     @task
     def domains() -> list[str]:

@@ -95,6 +95,29 @@ def stage(
         conn.commit()
 
 
+GATED_STAGE = "gated"  # ews_load's last task: the day's batches are gated, ews_model may model it
+
+
+def record_gated_day(conn: psycopg2.extensions.connection, run_id: str, business_date: dt.date, detail: dict[str, Any]) -> None:
+    """Record in audit.pipeline_runs that ews_load gated the day (what ews_model's catch-up reads)."""
+    with stage(conn, run_id, business_date, GATED_STAGE) as recorded:
+        recorded.update(detail)
+
+
+def gated_days_not_modelled(conn: psycopg2.extensions.connection) -> list[dt.date]:
+    """The days ews_load gated after the last day any indicator was fitted for, oldest first; none before a first
+    modelled day (a new warehouse models what its events name)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """select distinct g.business_date from audit.pipeline_runs g
+               where g.stage = %s and g.status = 'succeeded'
+                 and g.business_date > (select max(as_of_date) from warning.model_runs)
+               order by 1""",
+            (GATED_STAGE,),
+        )
+        return [row[0] for row in cur.fetchall()]
+
+
 def load_source(
     conn: psycopg2.extensions.connection, settings: Settings, source: str, business_date: dt.date, report: IngestReport
 ) -> LoadResult | None:

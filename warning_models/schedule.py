@@ -40,13 +40,18 @@ def business_date_of_run(param: str | None, data_interval_start: dt.datetime | N
     return business_date_for(data_interval_start)
 
 
-def business_dates_of_model_run(param: str | None, event_extras: list[dict[str, object]]) -> list[dt.date]:
+def business_dates_of_model_run(
+    param: str | None, event_extras: list[dict[str, object]], waiting: list[dt.date] | None = None
+) -> list[dt.date]:
     """The modelling DAG's business dates, oldest first: the param of a manual run, else every day the triggering
-    gated-batches events name (several when ews_load ran more than once before ews_model started, as in a
-    backfill: each gets its indicators, in date order)."""
+    gated-batches events name and every day ews_load gated after the last modelled one (``waiting``, read from the
+    warehouse: an event that arrives while ews_model runs can start no run of its own, Airflow issue #56050; the
+    next run models its day). Several days when ews_load ran more than once before ews_model started, as in a
+    backfill: each gets its indicators, in date order."""
     if param:
         return [dt.date.fromisoformat(param)]
     dates = {dt.date.fromisoformat(str(e["business_date"])) for e in event_extras if e.get("business_date")}
+    dates |= set(waiting or [])
     if not dates:
         raise ValueError("no business date: trigger ews_model with the business_date param, or let ews_load do it")
     return sorted(dates)
