@@ -69,3 +69,37 @@ def test_the_docs_keep_their_head_and_judge_each_target(tmp_path: Path) -> None:
     assert "per worker {'w1': 21, 'w2': 19}, up to 4 at once" in text
     report.write_docs(results, target)
     assert target.read_text() == text  # rewriting is stable: one results section
+
+
+def _task_log(path: Path, lines: list[tuple[float, str]]) -> None:
+    path.parent.mkdir(parents=True)
+    base = dt.datetime(2026, 12, 3, 7, 30, tzinfo=dt.UTC)
+    path.write_text("".join(
+        json.dumps({"timestamp": (base + dt.timedelta(seconds=s)).isoformat(), "event": e}) + "\n" for s, e in lines
+    ) + "not json: a line Airflow wrote raw\n")
+
+
+def test_the_cosmos_profile_cuts_each_dbt_task_log_into_its_phases(tmp_path: Path) -> None:
+    from benchmarks import cosmos_profile
+
+    run = tmp_path / "logs" / "dag_id=ews_model" / "run_id=r1"
+    _task_log(run / "task_id=dbt.fct_loan_days_model_build" / "attempt=1.log", [
+        (0.0, "::group::Pre Execute"), (1.5, "Worker startup parse complete"),
+        (5.0, "Trying to run dbtRunner with: ['build']"), (6.0, "Registered adapter: postgres=1.11.0"),
+        (11.0, "Found 68 models, 378 data tests"), (14.5, "Finished running 1 incremental model"),
+        (16.0, "Done. PASS=15 WARN=0 ERROR=0"), (17.0, "::endgroup::"),
+    ])
+    _task_log(run / "task_id=dbt.dim_loans_model_build" / "attempt=2.log", [
+        (0.0, "start"), (1.0, "Worker startup parse complete"), (2.0, "Trying to run dbtRunner"),
+        (3.0, "Registered adapter"), (3.5, "Unable to do partial parsing because saved manifest not found."),
+        (13.0, "Found 68 models"), (14.0, "Finished running"), (14.5, "Done. PASS=3"), (15.0, "end"),
+    ])
+    _task_log(run / "task_id=business_dates" / "attempt=1.log", [(0.0, "start"), (2.0, "Done. Returned value")])
+
+    profiles = cosmos_profile.profile(tmp_path)
+    assert list(profiles) == ["r1"]
+    summary = profiles["r1"].as_dict()
+    assert summary["dbt_tasks"] == 2 and summary["full_parses"] == 1  # business_dates is no dbt task
+    assert summary["phase_s"] == {"task_start": 2.5, "cosmos_setup": 4.5, "dbt_startup": 2.0, "dbt_parse": 15.0,
+                                  "dbt_work": 4.5, "dbt_artefacts": 2.0, "cosmos_teardown": 1.5}
+    assert summary["task_s"] == 32.0 and summary["mean_task_s"] == 16.0
