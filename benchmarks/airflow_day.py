@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmarks import cosmos_profile
 from warning_models.privacy import TELEMETRY_OFF
 from warning_models.schedule import logical_date_for
 
@@ -116,6 +117,8 @@ def _celery(ews: dict[str, str], day: dt.date, airflow_home: Path, backfill: lis
         "max_concurrency": max_concurrency(tasks),
         "task_seconds": round(sum(t.duration or 0 for t in tasks), 1),
         "slowest_tasks": sorted(((t.label, round(t.duration or 0, 1)) for t in tasks), key=lambda x: -x[1])[:8],
+        # where the dbt tasks' time went, read off their logs (benchmarks/cosmos_profile.py)
+        "cosmos_profile": cosmos_profile.profile(airflow_home).get(model.run_id, cosmos_profile.RunProfile()).as_dict(),
     })
     return out
 

@@ -130,6 +130,13 @@ def write_docs(results_dir: Path, target: Path) -> None:
                 + (f"; {a['tasks']} tasks, per worker {a['tasks_per_worker']}, up to {a['max_concurrency']} at once"
                    if "tasks" in a else "") + "."
             )
+            if (a.get("cosmos_profile") or {}).get("dbt_tasks"):
+                c = a["cosmos_profile"]
+                parts.append(
+                    f"Its {c['dbt_tasks']} dbt tasks ({c['full_parses']} parsing in full), {c['mean_task_s']} s each "
+                    "on average; of their time (`benchmarks/cosmos_profile.py`): "
+                    + ", ".join(f"{phase} {pct} %" for phase, pct in c["phase_pct"].items()) + "."
+                )
             if a.get("backfill"):
                 b = a["backfill"]
                 parts.append(
