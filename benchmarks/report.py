@@ -150,7 +150,8 @@ def write_docs(results_dir: Path, target: Path) -> None:
             h = record["history_ratio"]
             parts.append(
                 f"\nHistory: the same days after {h['long_history_days']} days of history and after "
-                f"{h['short_history_days']} (median of {len(h['long_days'])} days):\n\n"
+                f"{h['short_history_days']} (median of {len(h['long_days'])} days"
+                + (f", measured {h['measured_at']}" if h.get("measured_at") else "") + "):\n\n"
                 "| stage | long history s | short history s | ratio |\n|---|---:|---:|---:|"
             )
             for stage, m in h["median_s"].items():

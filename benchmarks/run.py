@@ -245,17 +245,20 @@ def run_size(size: BankSize, args: argparse.Namespace) -> SizeResult:
 
 def measure_history_ratio(size: BankSize, args: argparse.Namespace, root: Path, admin: str) -> dict[str, Any]:
     """The same days after ``--long-history-days`` of history and after ``--history-days``: the same bank, its
-    landing folder cut at the later start (benchmarks/bank.py)."""
+    landing folder cut at the later start (benchmarks/bank.py). The measured days are the main run's, so the long
+    history starts that much earlier: it ends before today (the gate quarantines a business date in the future)."""
     days_total = args.long_history_days + MEASURED_DAYS
-    first_measured = START + dt.timedelta(days=args.long_history_days)
+    first_measured = START + dt.timedelta(days=args.history_days)
+    long_start = first_measured - dt.timedelta(days=args.long_history_days)
     measured = list(days_between(first_measured, first_measured + dt.timedelta(days=MEASURED_DAYS - 1)))
-    bank.generate(size, START, days_total, root / "long_bank")
+    bank.generate_once(size, long_start, days_total, root / "long_bank")
     short_start = first_measured - dt.timedelta(days=args.history_days)
     bank.shorter_history(root / "long_bank" / "landing", short_start, root / "short_landing")
     out: dict[str, Any] = {"long_history_days": args.long_history_days, "short_history_days": args.history_days,
-                           "indicator_days": args.indicator_days}
+                           "indicator_days": args.indicator_days,
+                           "measured_at": dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")}
     for label, first, landing in (
-        ("long", START, root / "long_bank" / "landing"),
+        ("long", long_start, root / "long_bank" / "landing"),
         ("short", short_start, root / "short_landing"),
     ):
         warehouse = Warehouse.create(admin, f"ews_bench_{size.name.lower()}_{label}", landing, root / label)
@@ -275,6 +278,18 @@ def measure_history_ratio(size: BankSize, args: argparse.Namespace, root: Path, 
     return out
 
 
+def merge_history_ratio(size: BankSize, args: argparse.Namespace) -> Path:
+    """The history ratio measured on its own, written into the size's latest result (its own time recorded)."""
+    latest = report.latest_results(RESULTS_DIR).get(size.name)
+    if latest is None:
+        raise SystemExit(f"no result of size {size.name} in {RESULTS_DIR} to add the history ratio to")
+    path = RESULTS_DIR / latest.pop("file")
+    root = bench_root(size)
+    latest["history_ratio"] = measure_history_ratio(size, args, root, warehouses.admin_url())
+    path.write_text(json.dumps(latest, indent=1, default=str) + "\n")
+    return path
+
+
 def _airflow_modes(args: argparse.Namespace) -> list[str]:
     """How Cosmos runs dbt in the Airflow runs: both modes on Celery, the local one under `dags test`."""
     return {"none": [], "test": ["local"], "celery": ["local", "watcher"]}[args.airflow]
@@ -289,6 +304,8 @@ def main() -> None:
     parser.add_argument("--indicator-days", type=int, help="score only the last N days of the history (for L)")
     parser.add_argument("--airflow", choices=["none", "test", "celery"], default="none")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
+    parser.add_argument("--history-ratio-only", action="store_true",
+                        help="only the history ratio, merged into the size's latest result")
     parser.add_argument("--generate-only", action="store_true",
                         help="only generate the banks (a later run of the same sizes and days reuses them)")
     args = parser.parse_args()
@@ -303,6 +320,9 @@ def main() -> None:
     os.environ.update(BENCH_KEYS)
     RESULTS_DIR.mkdir(exist_ok=True)
     for name in args.size:
+        if args.history_ratio_only:
+            print(f"results: {merge_history_ratio(SIZES[name], args)}")
+            continue
         result = run_size(SIZES[name], args)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         path = RESULTS_DIR / f"{stamp}-{name}.json"
