@@ -38,6 +38,7 @@ MARKS = (
     re.compile(r"Done\. PASS="),
 )
 FULL_PARSE = re.compile(r"Unable to do partial parsing")
+ATTEMPT = re.compile(r"attempt=\d+\.log")
 
 
 @dataclass
@@ -54,6 +55,8 @@ class TaskPhases:
 @dataclass
 class RunProfile:
     tasks: list[TaskPhases] = field(default_factory=list)
+    other_tasks: int = 0  # tasks that ran no dbt (Python tasks; in watcher mode, the models' sensors)
+    other_task_s: float = 0.0
 
     def summed_s(self) -> dict[str, float]:
         return {p: round(sum(t.seconds.get(p, 0.0) for t in self.tasks), 1) for p in PHASES}
@@ -68,6 +71,8 @@ class RunProfile:
             "phase_s": summed,
             "phase_pct": {p: round(100 * s / total, 1) if total else None for p, s in summed.items()},
             "mean_task_s": round(total / len(self.tasks), 2) if self.tasks else None,
+            "other_tasks": self.other_tasks,
+            "other_task_s": round(self.other_task_s, 1),
         }
 
 
@@ -105,10 +110,14 @@ def profile(airflow_home: Path, dag_id: str = "ews_model") -> dict[str, RunProfi
     for run_dir in sorted((airflow_home / "logs" / f"dag_id={dag_id}").glob("run_id=*")):
         run = RunProfile()
         for task_dir in sorted(run_dir.glob("task_id=*")):
-            attempts = sorted(task_dir.glob("attempt=*.log"), key=lambda p: int(p.stem.split("=")[1]))
+            attempts = sorted((p for p in task_dir.glob("attempt=*.log") if ATTEMPT.fullmatch(p.name)),
+                              key=lambda p: int(p.stem.split("=")[1]))  # not a trigger's log
             phases = task_phases(attempts[-1]) if attempts else None
             if phases is not None:
                 run.tasks.append(phases)
+            elif attempts and (events := _events(attempts[-1])):
+                run.other_tasks += 1
+                run.other_task_s += (events[-1][0] - events[0][0]).total_seconds()
         if run.tasks:
             runs[run_dir.name.removeprefix("run_id=")] = run
     return runs

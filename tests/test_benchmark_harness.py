@@ -99,6 +99,8 @@ def test_the_cosmos_profile_cuts_each_dbt_task_log_into_its_phases(tmp_path: Pat
         (13.0, "Found 68 models"), (14.0, "Finished running"), (14.5, "Done. PASS=3"), (15.0, "end"),
     ])
     _task_log(run / "task_id=business_dates" / "attempt=1.log", [(0.0, "start"), (2.0, "Done. Returned value")])
+    _task_log(run / "task_id=dbt.fct_user_days.run" / "attempt=1.log", [(0.0, "deferring"), (3.0, "resumed")])
+    (run / "task_id=dbt.fct_user_days.run" / "attempt=1.log.trigger.3.log").write_text("a trigger's log\n")
 
     profiles = cosmos_profile.profile(tmp_path)
     assert list(profiles) == ["r1"]
@@ -107,3 +109,4 @@ def test_the_cosmos_profile_cuts_each_dbt_task_log_into_its_phases(tmp_path: Pat
     assert summary["phase_s"] == {"task_start": 2.5, "cosmos_setup": 4.5, "dbt_startup": 2.0, "dbt_parse": 15.0,
                                   "dbt_work": 4.5, "dbt_artefacts": 2.0, "cosmos_teardown": 1.5}
     assert summary["task_s"] == 32.0 and summary["mean_task_s"] == 16.0
+    assert summary["other_tasks"] == 2 and summary["other_task_s"] == 5.0  # business_dates and a sensor
