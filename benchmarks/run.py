@@ -44,7 +44,7 @@ log = logging.getLogger("benchmarks")
 
 RESULTS_DIR = Path(__file__).with_name("results")
 START = dt.date(2025, 1, 1)
-MEASURED_DAYS = 4
+MEASURED_DAYS = 4  # the default of --measured-days
 COPY_LIMIT_MIB = 12_000  # a warehouse bigger than this is not copied (the L bank): Airflow runs the next day
 BENCH_KEYS = {  # pseudonym keys of the throwaway banks (never a real bank's)
     "EWS_PSEUDONYM_KEY": "benchmark-pseudonym-key-0123456789abcdef",
@@ -147,9 +147,9 @@ def run_size(size: BankSize, args: argparse.Namespace) -> SizeResult:
     for leftover in root.glob("*"):
         if leftover.name != "bank":  # a bank generated ahead is kept (bank.generate_once)
             shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
-    days_total = args.history_days + MEASURED_DAYS
+    days_total = args.history_days + args.measured_days
     first_measured = START + dt.timedelta(days=args.history_days)
-    measured = list(days_between(first_measured, first_measured + dt.timedelta(days=MEASURED_DAYS - 1)))
+    measured = list(days_between(first_measured, first_measured + dt.timedelta(days=args.measured_days - 1)))
     log.info("%s: generating %d days", size.name, days_total)
     generate_s = bank.generate_once(size, START, days_total, root / "bank")
     main = Warehouse.create(admin, f"ews_bench_{size.name.lower()}", root / "bank" / "landing", root / "main")
@@ -247,10 +247,10 @@ def measure_history_ratio(size: BankSize, args: argparse.Namespace, root: Path, 
     """The same days after ``--long-history-days`` of history and after ``--history-days``: the same bank, its
     landing folder cut at the later start (benchmarks/bank.py). The measured days are the main run's, so the long
     history starts that much earlier: it ends before today (the gate quarantines a business date in the future)."""
-    days_total = args.long_history_days + MEASURED_DAYS
+    days_total = args.long_history_days + args.measured_days
     first_measured = START + dt.timedelta(days=args.history_days)
     long_start = first_measured - dt.timedelta(days=args.long_history_days)
-    measured = list(days_between(first_measured, first_measured + dt.timedelta(days=MEASURED_DAYS - 1)))
+    measured = list(days_between(first_measured, first_measured + dt.timedelta(days=args.measured_days - 1)))
     bank.generate_once(size, long_start, days_total, root / "long_bank")
     short_start = first_measured - dt.timedelta(days=args.history_days)
     bank.shorter_history(root / "long_bank" / "landing", short_start, root / "short_landing")
@@ -299,6 +299,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", nargs="+", choices=list(SIZES), default=["S"])
     parser.add_argument("--history-days", type=int, default=90, help="history before the measured days (default 90)")
+    parser.add_argument("--measured-days", type=int, default=MEASURED_DAYS,
+                        help=f"days measured after the history (default {MEASURED_DAYS}; L: 1, its day costs minutes)")
     parser.add_argument("--long-history-days", type=int, default=1095, help="the long history of --history-ratio")
     parser.add_argument("--history-ratio", action="store_true", help="also: the same days after the long history")
     parser.add_argument("--indicator-days", type=int, help="score only the last N days of the history (for L)")
@@ -311,9 +313,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.generate_only:
         for name in args.size:
-            seconds = bank.generate_once(SIZES[name], START, args.history_days + MEASURED_DAYS,
+            seconds = bank.generate_once(SIZES[name], START, args.history_days + args.measured_days,
                                          bench_root(SIZES[name]) / "bank")
-            print(f"{name}: {args.history_days + MEASURED_DAYS} days generated in {seconds:.0f} s")
+            print(f"{name}: {args.history_days + args.measured_days} days generated in {seconds:.0f} s")
         return
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     log.setLevel(logging.INFO)
