@@ -357,7 +357,10 @@ def load_file(
             "update audit.batches set row_count = %s, detail = %s where batch_id = %s",
             (len(lines), json.dumps({"superseded": superseded}) if superseded else None, batch_id),
         )
-        _refresh_statistics(cur, source.name, len(lines))
+        # fresh planner statistics with this batch in them: a batch id the statistics do not hold is planned as one
+        # row (every earlier id sits in the most-common-values list), and the gate's self-joins over a batch of
+        # 100,000 rows then run as nested loops for minutes (the M benchmark); ANALYZE samples, it costs ~0.1 s
+        cur.execute("select audit.analyze_raw_table(%s)", (source.name,))
         cur.execute("delete from audit.batch_controls where batch_id = %s", (batch_id,))
         if controls is not None:
             cur.execute(
@@ -366,15 +369,6 @@ def load_file(
             )
     conn.commit()
     return LoadResult(batch_id, source.name, business_date, LoadStatus.LOADED, len(lines), "loaded")
-
-
-def _refresh_statistics(cur: psycopg2.extensions.cursor, source: str, rows: int) -> None:
-    """ANALYZE the raw table when the batch grows it by a tenth or more (autovacuum notices the slower growth):
-    the gate's queries and dbt then plan with real row counts, not the one row a never-analysed table claims."""
-    cur.execute("select greatest(reltuples, 0) from pg_class where oid = %s::regclass", (f"raw.{source}",))
-    (known,) = cur.fetchone()
-    if rows >= 0.1 * known and rows > 0:
-        cur.execute("select audit.analyze_raw_table(%s)", (source,))
 
 
 def _upsert_batch(
