@@ -17,7 +17,7 @@ TARGETS = {
     "history_ratio": ("3 years of history <= 1.25 x 3 months, the same day", lambda v: v <= 1.25),
     "airflow_vs_cli": ("Airflow + Cosmos <= 1.5 x the CLI, the same day", lambda v: v <= 1.5),
     "l_day_s": ("size L, one business day <= 5 minutes", lambda v: v <= 300),
-    "l_peak_mib": ("size L, peak memory <= 4 GiB", lambda v: v <= 4096),
+    "l_peak_mib": ("size L, peak memory (process + warehouse backends) <= 4 GiB", lambda v: v <= 4096),
 }
 
 
@@ -83,7 +83,8 @@ def ratios(record: dict[str, Any]) -> dict[str, float | None]:
     if record["size"] == "L":
         total = _median_stages(record["days"]).get("total", {})
         out["l_day_s"] = total.get("seconds")
-        out["l_peak_mib"] = total.get("client_peak_mib")
+        # the pipeline's process and the warehouse's backends serving it: both peaks, summed (an upper bound)
+        out["l_peak_mib"] = (total.get("client_peak_mib") or 0.0) + (total.get("server_peak_mib") or 0.0) or None
     return out
 
 
@@ -103,8 +104,12 @@ def write_docs(results_dir: Path, target: Path) -> None:
     parts.append("## Targets\n\n| target | size | measured | met |\n|---|---|---:|---|")
     for size, record in latest.items():
         for key, value in ratios(record).items():
-            if key in TARGETS and value is not None:
-                words, check = TARGETS[key]
+            if key not in TARGETS:
+                continue
+            words, check = TARGETS[key]
+            if value is None:
+                parts.append(f"| {words} | {size} | not measured | - |")
+            else:
                 parts.append(f"| {words} | {size} | {_fmt(value, 2)} | {'yes' if check(value) else '**no**'} |")
     for size, record in latest.items():
         parts.append(f"\n## Size {size} ({record['measured_at']}, `benchmarks/results/{record['file']}`)\n")
