@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import psycopg2
+import pytest
 
 from warning_models.gate import gate_batch
 from warning_models.loader import load_file
@@ -101,3 +102,34 @@ def test_batches_validated_together_are_judged_one_by_one(warehouse: str, tmp_pa
     assert [r.passed for r in results] == [True, False, True]
     assert [f["column"] for f in results[1].failures] == ["close_price"]
     assert _one(warehouse, "select count(*) from raw.market_prices") == (2,)
+
+
+def test_a_long_gate_keeps_the_planner_counting_the_batches_it_passed(
+    warehouse: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gating a history turns thousands of batches from loaded to passed; each chunk's checks read the live
+    batches, so they are planned from statistics that count the ones passed so far, not from the load's."""
+    from warning_models import gate
+
+    ids = []
+    weekdays = [d for d in (DAY + dt.timedelta(days=n) for n in range(9)) if d.weekday() < 5]  # trading days
+    for i, day in enumerate(weekdays):
+        path = tmp_path / f"{i}.csv"
+        path.write_text(HEADER + f"EQ01,{day},{10 + i / 100:.2f}\n")
+        with psycopg2.connect(warehouse) as conn:
+            ids.append(load_file(conn, "market_prices", day, path).batch_id)
+    seen: list[str] = []
+    run_suite = gate.run_suite
+
+    def watched(conn, url, source, chunk, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(_one(url, "select most_common_vals::text from pg_stats where schemaname = 'audit'"
+                              " and tablename = 'batches' and attname = 'status'")[0])
+        return run_suite(conn, url, source, chunk, *args, **kwargs)
+
+    monkeypatch.setattr(gate, "CHUNK", 3)
+    monkeypatch.setattr(gate, "run_suite", watched)
+    with psycopg2.connect(warehouse) as conn:
+        results = gate.gate_batches(conn, warehouse, ids)
+    assert all(r.passed for r in results), [r.failures for r in results if not r.passed]
+    assert seen[0] == "{loaded}" and len(seen) == 3
+    assert all("passed" in s for s in seen[1:]), seen
