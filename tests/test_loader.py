@@ -109,3 +109,29 @@ def test_the_planner_knows_each_new_batch_of_a_grown_table(warehouse: str, tmp_p
             cur.execute("explain (format json) select * from raw.market_prices where batch_id = %s", (result.batch_id,))
             estimated = cur.fetchone()[0][0]["Plan"]["Plan Rows"]
     assert abs(estimated - len(instruments)) <= 0.2 * len(instruments), estimated
+
+
+def test_every_raw_row_names_a_batch_the_audit_trail_holds(warehouse: str, tmp_path: Path) -> None:
+    """The lineage rule, checked once per statement (migration 0013): a raw row naming an unknown batch is refused
+    whether it comes by INSERT, COPY or UPDATE, and audit.batches keeps a batch that raw rows still name."""
+    with psycopg2.connect(warehouse) as conn:
+        loaded = load_file(conn, "market_prices", DAY, _write(tmp_path, HEADER + "EQ01,2025-03-03,10\n"))
+    attempts = [
+        "insert into raw.market_prices (batch_id, source_line, instrument_id) values ('no:such:batch', 2, 'EQ09')",
+        "copy raw.market_prices (batch_id, source_line, instrument_id) from program 'echo no:such:batch,2,EQ09'"
+        " with (format csv)",
+        "update raw.market_prices set batch_id = 'no:such:batch'",
+        f"delete from audit.batches where batch_id = '{loaded.batch_id}'",
+        f"update audit.batches set batch_id = 'renamed' where batch_id = '{loaded.batch_id}'",
+    ]
+    for statement in attempts:
+        with psycopg2.connect(warehouse) as conn, conn.cursor() as cur:
+            with pytest.raises(psycopg2.errors.ForeignKeyViolation) as refused:
+                cur.execute(statement)
+            assert "no:such:batch" in str(refused.value) or loaded.batch_id in str(refused.value), statement
+    assert _rows(warehouse, "select batch_id, count(*) from raw.market_prices group by 1") == [(loaded.batch_id, 1)]
+    # rows of known batches pass, a statement of many rows and batches at once included
+    with psycopg2.connect(warehouse) as conn, conn.cursor() as cur:
+        cur.execute("insert into raw.market_prices (batch_id, source_line, instrument_id)"
+                    " select batch_id, source_line + 100, instrument_id from raw.market_prices")
+    assert _rows(warehouse, "select count(*) from raw.market_prices") == [(2,)]
