@@ -75,7 +75,9 @@ def _link(source: Path, target: Path) -> None:
 
 
 def shorter_history(landing: Path, first_day: dt.date, target: Path) -> None:
-    """Write to ``target`` the landing folder of the same bank starting on ``first_day`` (links where unchanged)."""
+    """Write to ``target`` the landing folder of the same bank starting on ``first_day`` (links where unchanged);
+    a folder left there by an earlier run is replaced."""
+    shutil.rmtree(target, ignore_errors=True)
     for source in SOURCES:
         files = sorted((landing / source).glob("*.csv"))
         later = [f for f in files if dt.date.fromisoformat(f.stem) > first_day]

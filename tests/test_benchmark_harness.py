@@ -111,3 +111,25 @@ def test_the_cosmos_profile_cuts_each_dbt_task_log_into_its_phases(tmp_path: Pat
                                   "dbt_work": 4.5, "dbt_artefacts": 2.0, "cosmos_teardown": 1.5}
     assert summary["task_s"] == 32.0 and summary["mean_task_s"] == 16.0
     assert summary["other_tasks"] == 2 and summary["other_task_s"] == 5.0  # business_dates and a sensor
+
+
+def test_a_shorter_history_starts_later_with_the_book_known_by_then(tmp_path: Path) -> None:
+    home = tmp_path / "bank"
+    bank.generate_once(TINY, START, 5, home)
+    landing, short = home / "landing", tmp_path / "short"
+    first = START + dt.timedelta(days=2)
+    bank.shorter_history(landing, first, short / "stale")  # a folder left by an earlier run is replaced
+    (short / "stale" / "left-over.csv").write_text("x")
+    for _ in range(2):
+        bank.shorter_history(landing, first, short / "stale")
+    target = short / "stale"
+    assert not (target / "left-over.csv").exists()
+    days = {dt.date.fromisoformat(p.stem) for p in target.rglob("*.csv")}
+    assert min(days) == first and max(days) == START + dt.timedelta(days=4)
+    # the first day's book holds every borrower delivered up to it, each once
+    delivered = set()
+    for path in sorted((landing / "borrowers").glob("*.csv")):
+        if dt.date.fromisoformat(path.stem) <= first:
+            delivered |= {line.split(",")[0] for line in path.read_text().splitlines()[1:]}
+    book = [line.split(",")[0] for line in (target / "borrowers" / f"{first}.csv").read_text().splitlines()[1:]]
+    assert sorted(book) == sorted(delivered) and len(book) == len(set(book))
