@@ -206,7 +206,7 @@ def instrument_missing(batch_ids: list[str]) -> ExpectNoInstrumentMissing:
     select prev.batch_id, cast(null as integer) as source_line, r.instrument_id, r.price_date as last_priced_date
     from prev join raw.market_prices as r on r.batch_id = prev.prev_batch
     where not exists (
-        select 1 from raw.market_prices as x where x.batch_id = prev.batch_id and x.instrument_id = r.instrument_id
+        select 1 from {{batch}} as x where x.batch_id = prev.batch_id and x.instrument_id = r.instrument_id
     )"""
     return ExpectNoInstrumentMissing(unexpected_rows_query=capped(query))
 
@@ -219,7 +219,7 @@ def loan_vanished(batch_ids: list[str], t: Thresholds) -> ExpectNoLoanToVanish:
         from prev join cur on cur.batch_id = prev.batch_id
         join raw.loan_performance as r on r.batch_id = prev.prev_batch
         where r.balance_amount > 0 and not exists (
-            select 1 from raw.loan_performance as x where x.batch_id = prev.batch_id and x.loan_id = r.loan_id
+            select 1 from {{batch}} as x where x.batch_id = prev.batch_id and x.loan_id = r.loan_id
         )
     ),
     settled as (
