@@ -111,6 +111,37 @@ def test_the_planner_knows_each_new_batch_of_a_grown_table(warehouse: str, tmp_p
     assert abs(estimated - len(instruments)) <= 0.2 * len(instruments), estimated
 
 
+
+def test_a_long_history_is_not_analysed_again_for_each_new_batch(warehouse: str, tmp_path: Path) -> None:
+    """Once a table holds more batches than its statistics list, a new batch is estimated at the average batch
+    without an ANALYZE: loading a day costs what the day costs, not what the history costs (up to ~0.5 s a table)."""
+    instruments = [f"EQ{i:04d}" for i in range(300)]
+    with psycopg2.connect(warehouse) as conn, conn.cursor() as cur:  # 400 days of history, written directly
+        cur.execute(
+            "insert into audit.batches (batch_id, source, business_date, file_name, file_checksum, row_count, status)"
+            " select 'market_prices:' || d || ':000000000000', 'market_prices', d, 'history.csv', '-', 300, 'passed'"
+            " from generate_series(%s::date - 400, %s::date - 1, interval '1 day') as g, lateral (select g::date as d) as x",
+            (DAY, DAY),
+        )
+        cur.execute(
+            "insert into raw.market_prices (batch_id, source_line, instrument_id, price_date, close_price)"
+            " select b.batch_id, i + 1, 'EQ' || lpad(i::text, 4, '0'), b.business_date, 10"
+            " from audit.batches as b, generate_series(1, 300) as i"
+        )
+        cur.execute("analyze raw.market_prices")
+        cur.execute("select reltuples from pg_class where oid = 'raw.market_prices'::regclass")
+        before = cur.fetchone()[0]
+    body = "".join(f"{i},{DAY},11\n" for i in instruments)
+    with psycopg2.connect(warehouse) as conn:
+        result = load_file(conn, "market_prices", DAY, _write(tmp_path, HEADER + body, f"{DAY}.csv"))
+    assert result.status is LoadStatus.LOADED
+    with psycopg2.connect(warehouse) as conn, conn.cursor() as cur:
+        cur.execute("select reltuples from pg_class where oid = 'raw.market_prices'::regclass")
+        assert cur.fetchone()[0] == before  # no ANALYZE of the table
+        cur.execute("explain (format json) select * from raw.market_prices where batch_id = %s", (result.batch_id,))
+        estimated = cur.fetchone()[0][0]["Plan"]["Plan Rows"]
+    assert abs(estimated - len(instruments)) <= 0.2 * len(instruments), estimated
+
 def test_every_raw_row_names_a_batch_the_audit_trail_holds(warehouse: str, tmp_path: Path) -> None:
     """The lineage rule, checked once per statement (migration 0013): a raw row naming an unknown batch is refused
     whether it comes by INSERT, COPY or UPDATE, and audit.batches keeps a batch that raw rows still name."""

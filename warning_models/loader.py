@@ -298,6 +298,22 @@ def promote(cur: psycopg2.extensions.cursor, source: str, business_date: dt.date
     return superseded
 
 
+def _planner_misjudges(cur: psycopg2.extensions.cursor, table: str, batch_id: str, rows: int) -> bool:
+    """Whether the planner would take the new batch for far fewer rows than it has, so its statistics need a refresh.
+
+    While a raw table holds few batches, every batch id sits in the statistics' most-common-values list and one it
+    does not hold is planned as one row: the gate's self-joins over a batch of 100,000 rows then ran as nested loops
+    for minutes (the M benchmark). Once the table holds more batches than that list, a new id is estimated at the
+    average batch, and an ANALYZE after every batch (up to ~0.5 s on a big table) would make loading a day cost
+    more as the history grows; autovacuum keeps the other statistics."""
+    cur.execute(
+        sql.SQL("explain (format json) select 1 from {} where batch_id = %s").format(sql.Identifier("raw", table)),
+        (batch_id,),
+    )
+    estimated = cur.fetchone()[0][0]["Plan"]["Plan Rows"]
+    return estimated < rows / 2
+
+
 def load_file(
     conn: psycopg2.extensions.connection,
     source_name: str,
@@ -357,10 +373,8 @@ def load_file(
             "update audit.batches set row_count = %s, detail = %s where batch_id = %s",
             (len(lines), json.dumps({"superseded": superseded}) if superseded else None, batch_id),
         )
-        # fresh planner statistics with this batch in them: a batch id the statistics do not hold is planned as one
-        # row (every earlier id sits in the most-common-values list), and the gate's self-joins over a batch of
-        # 100,000 rows then run as nested loops for minutes (the M benchmark); ANALYZE samples, it costs ~0.1 s
-        cur.execute("select audit.analyze_raw_table(%s)", (source.name,))
+        if _planner_misjudges(cur, source.name, batch_id, len(lines)):
+            cur.execute("select audit.analyze_raw_table(%s)", (source.name,))
         cur.execute("delete from audit.batch_controls where batch_id = %s", (batch_id,))
         if controls is not None:
             cur.execute(
