@@ -685,3 +685,20 @@ def test_crisis_dating_is_published_as_it_becomes_known() -> None:
     known = ends + dt.timedelta(days=45)
     assert [d for d in span.dates[1:] if sim.crises(d) is not None] == [known]
     assert sim.crises(known)["crisis_end_date"] == ["2024-12-31"]
+
+
+def test_every_loans_last_instalment_closes_its_balance() -> None:
+    """The instalment is rounded up to the cent: rounded down, a long loan's last instalment fell up to ~0.30 short of
+    the balance it closes, the book dropped it at zero anyway, and the gate quarantined that day (balance
+    reconciliation), then every later day (a loan vanished owing the residual)."""
+    from warning_models.generator.credit import CreditSimulator
+
+    sim = CreditSimulator(Span(dt.date(2025, 1, 1), 1), 20_000, np.random.default_rng(11))
+    principal = sim.loans["principal_cents"].astype(np.float64)
+    annuity, term = sim.loans["annuity_cents"].astype(np.float64), sim.loans["term"].astype(np.float64)
+    growth = 1 + sim.loans["rate_bp"] / 1_200_000
+    owed_after_last = principal * growth**term - annuity * (growth**term - 1) / (growth - 1)  # cents, exact schedule
+    assert len(principal) > 10_000
+    assert owed_after_last.max() <= 0.5, np.sort(owed_after_last)[-5:]
+    cent_a_month = (growth**term - 1) / (growth - 1)  # what one cent over, every month, comes to with its interest
+    assert (owed_after_last >= -cent_a_month).all()
