@@ -120,6 +120,27 @@ def test_data_docs_are_built_and_never_call_out(warehouse: str, tmp_path: Path) 
     assert len(pages) >= 3 and external == []
 
 
+
+def test_data_docs_render_each_validation_once(warehouse: str, tmp_path: Path) -> None:
+    """A day's gate renders its own results' pages, not the history's again (that grew with every run); the
+    index pages list them all."""
+    gx_home = tmp_path / "gx"
+    with psycopg2.connect(warehouse) as conn:
+        gate_batch(conn, warehouse, _load(warehouse, tmp_path / "p.csv", "EQ01,2025-03-03,10\n"), gx_home=gx_home)
+    validations = gx_home / "data_docs" / "validations"
+    first = {p: p.stat().st_mtime_ns for p in validations.rglob("*.html")}
+    assert len(first) == 1
+    next_day = tmp_path / "q.csv"
+    next_day.write_text(HEADER + "EQ01,2025-03-04,11\n")
+    with psycopg2.connect(warehouse) as conn:
+        gate_batch(conn, warehouse, load_file(conn, "market_prices", DAY + dt.timedelta(days=1), next_day).batch_id,
+                   gx_home=gx_home)
+    pages = {p: p.stat().st_mtime_ns for p in validations.rglob("*.html")}
+    assert len(pages) == 2 and all(pages[p] == first[p] for p in first)  # the first page was not rendered again
+    for index in ("index.html", "ews_index.html"):
+        text = (gx_home / "data_docs" / index).read_text()
+        assert "2025-03-03" in text and "2025-03-04" in text, index
+
 def test_batches_validated_together_are_judged_one_by_one_when_gx_returns_too_few_rows(warehouse: str, tmp_path: Path) -> None:
     first, second = DAY, DAY + dt.timedelta(days=1)
     bodies = {  # loaded in this order, so the second day's 40 bad rows come first and fill what GX returns

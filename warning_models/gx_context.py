@@ -85,11 +85,23 @@ def gx_context(url: str, gx_home: Path | None = None) -> tuple["AbstractDataCont
 
 
 def build_data_docs(url: str, gx_home: Path) -> Path:
-    """Render every stored validation result into the static site, offline-safe; return its index page."""
+    """Render the stored validation results into the static site, offline-safe; return its index page.
+
+    Only results without a page yet are rendered (all of them on a new site): re-rendering every result of a
+    3-year history took ~10 s a day and grew with each run. The index pages list every result."""
     from warning_models.data_docs import localize_assets, write_plain_index
 
     context, _ = gx_context(url, gx_home)
-    context.build_data_docs(site_names=[SITE_NAME])
+    store = context.validation_results_store
+    pages = gx_home / "data_docs" / "validations"
+    unrendered = [
+        key for key in store.list_keys()
+        if not (pages / store.store_backend._convert_key_to_filepath(key.to_tuple())).with_suffix(".html").exists()
+    ]
+    if not data_docs_index(gx_home).exists():
+        context.build_data_docs(site_names=[SITE_NAME])
+    elif unrendered:
+        context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=unrendered)
     site = data_docs_index(gx_home).parent
     localize_assets(site)
     write_plain_index(site, gx_home / "validations")
