@@ -178,7 +178,7 @@ def gate_batches(
         if b not in decided:
             pending[found[b][1]].append(b)
     results: dict[str, GateResult] = dict(decided)
-    since_refresh = 0
+    since_refresh = CHUNK  # the first chunk too: the loader leaves the statistics alone once they judge a batch right
     for source in sorted(pending, key=SOURCE_ORDER.index):
         ids = sorted(pending[source], key=lambda b: found[b][2])
         size = CHUNK
