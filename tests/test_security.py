@@ -283,3 +283,34 @@ def test_gx_queries_take_only_batch_ids_the_loader_makes() -> None:
     for hostile in (HOSTILE, "loans:2025-03-03:0123456789ab' or '1'='1", "loans:2025-03-03:0123456789AB"):
         with pytest.raises(ValueError, match="not a batch id"):
             batches_under_test([hostile])
+
+
+def test_institution_grants_of_marts_built_together_do_not_collide(warehouse: str) -> None:
+    """dbt builds marts in parallel threads, each post-hook granting usage on the one schema: the second grant
+    waits for the first instead of failing with "tuple concurrently updated" (migration 0014)."""
+    import threading
+
+    with psycopg2.connect(warehouse) as conn, conn.cursor() as cur:
+        cur.execute("create table marts.rls_probe_a (institution_id text); create table marts.rls_probe_b (institution_id text)")
+    first = psycopg2.connect(warehouse)
+    outcome: list[BaseException | None] = []
+
+    def second() -> None:
+        try:
+            with psycopg2.connect(warehouse) as conn, conn.cursor() as cur:
+                cur.execute("select warning.apply_institution_rls('marts.rls_probe_b')")
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 (reported below)
+            outcome.append(error)
+
+    try:
+        with first.cursor() as cur:
+            cur.execute("select warning.apply_institution_rls('marts.rls_probe_a')")  # not committed yet
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(1.0)
+        first.commit()
+        thread.join(10)
+    finally:
+        first.close()
+    assert outcome == [None], outcome
