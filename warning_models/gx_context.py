@@ -92,16 +92,17 @@ def build_data_docs(url: str, gx_home: Path) -> Path:
     from warning_models.data_docs import localize_assets, write_plain_index
 
     context, _ = gx_context(url, gx_home)
-    store = context.validation_results_store
-    pages = gx_home / "data_docs" / "validations"
-    unrendered = [
-        key for key in store.list_keys()
-        if not (pages / store.store_backend._convert_key_to_filepath(key.to_tuple())).with_suffix(".html").exists()
-    ]
     if not data_docs_index(gx_home).exists():
         context.build_data_docs(site_names=[SITE_NAME])
-    elif unrendered:
-        context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=unrendered)
+    else:
+        store = context.validation_results_store
+        pages = gx_home / "data_docs" / "validations"
+        unrendered = [
+            key for key in store.list_keys()
+            if not (pages / store.store_backend._convert_key_to_filepath(key.to_tuple())).with_suffix(".html").exists()
+        ]
+        if unrendered:
+            context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=unrendered)
     site = data_docs_index(gx_home).parent
     localize_assets(site)
     write_plain_index(site, gx_home / "validations")
