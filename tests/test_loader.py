@@ -142,6 +142,45 @@ def test_a_long_history_is_not_analysed_again_for_each_new_batch(warehouse: str,
         estimated = cur.fetchone()[0][0]["Plan"]["Plan Rows"]
     assert abs(estimated - len(instruments)) <= 0.2 * len(instruments), estimated
 
+def test_statistics_of_a_table_that_grew_since_its_last_analyse_are_refreshed(warehouse: str, tmp_path: Path) -> None:
+    """Statistics taken at 150 batches still count 150 batches after 1,000 more (no autovacuum on the server, or
+    between its runs): each batch is then planned at seven times its rows and dbt reads the whole raw table instead
+    of a day's batches. Loading the next batch refreshes them, and the new count is within a factor of two."""
+    instruments = [f"EQ{i:04d}" for i in range(300)]
+
+    def write_days(cur: psycopg2.extensions.cursor, first: int, last: int) -> None:
+        cur.execute(
+            "insert into audit.batches (batch_id, source, business_date, file_name, file_checksum, row_count, status)"
+            " select 'market_prices:' || d || ':000000000000', 'market_prices', d, 'history.csv', '-', 300, 'passed'"
+            " from generate_series(%s::date - %s, %s::date - %s, interval '1 day') as g, lateral (select g::date as d) x",
+            (DAY, first, DAY, last),
+        )
+        cur.execute(
+            "insert into raw.market_prices (batch_id, source_line, instrument_id, price_date, close_price)"
+            " select b.batch_id, i + 1, 'EQ' || lpad(i::text, 4, '0'), b.business_date, 10"
+            " from audit.batches as b, generate_series(1, 300) as i"
+            " where b.source = 'market_prices' and b.business_date between %s::date - %s and %s::date - %s",
+            (DAY, first, DAY, last),
+        )
+
+    with psycopg2.connect(warehouse) as conn, conn.cursor() as cur:
+        write_days(cur, 1150, 1001)  # 150 days (more than the statistics' list of common values), analysed
+        cur.execute("analyze raw.market_prices")
+        write_days(cur, 1000, 1)  # 1,000 more, not analysed
+    body = "".join(f"{i},{DAY},11\n" for i in instruments)
+    with psycopg2.connect(warehouse) as conn:
+        result = load_file(conn, "market_prices", DAY, _write(tmp_path, HEADER + body, f"{DAY}.csv"))
+    assert result.status is LoadStatus.LOADED
+    with psycopg2.connect(warehouse) as conn, conn.cursor() as cur:
+        cur.execute("select n_distinct from pg_stats where schemaname = 'raw' and tablename = 'market_prices'"
+                    " and attname = 'batch_id'")
+        n_distinct = cur.fetchone()[0]
+        cur.execute("select reltuples from pg_class where oid = 'raw.market_prices'::regclass")
+        rows = cur.fetchone()[0]
+    batches = -n_distinct * rows if n_distinct < 0 else n_distinct
+    assert 1151 / 2 <= batches <= 1151 * 2, (n_distinct, rows)
+
+
 def test_every_raw_row_names_a_batch_the_audit_trail_holds(warehouse: str, tmp_path: Path) -> None:
     """The lineage rule, checked once per statement (migration 0013): a raw row naming an unknown batch is refused
     whether it comes by INSERT, COPY or UPDATE, and audit.batches keeps a batch that raw rows still name."""
