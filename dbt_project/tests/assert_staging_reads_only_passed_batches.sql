@@ -1,3 +1,5 @@
+{{ config(tags=['history'], enabled=var('ews_history_tests', false)) }}
+-- Reads the whole history: run with the history tests (CI, ews dbt build --full-refresh), not daily.
 -- Every row in staging comes from a batch of its own source whose status is 'passed'.
 {% set staged = {
     'stg_core__borrowers': 'borrowers',

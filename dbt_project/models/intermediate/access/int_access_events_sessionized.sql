@@ -22,7 +22,7 @@ events as (
 
     select * from {{ ref('stg_access__events') }}
     {% if is_incremental() -%}
-    where loaded_business_date in {{ planned_dates() }}
+    where loaded_business_date = any(array{{ planned_dates() }})
     {%- endif %}
 
 ),
@@ -79,6 +79,8 @@ carried as (
 
     where
         event_date < {{ planned_start() }}
+        -- the same bound on the indexed date: without it the index scan read every stored day before the start
+        and event_date >= cast(cast({{ planned_start() }} as timestamp) - interval '{{ session_gap_minutes }} minutes' as date)
         and event_at >= cast({{ planned_start() }} as timestamp) at time zone 'UTC' - interval '{{ session_gap_minutes }} minutes'
 
     order by

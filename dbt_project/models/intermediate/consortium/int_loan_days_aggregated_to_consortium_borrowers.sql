@@ -2,8 +2,10 @@
 -- consortium borrower, on the latest business date of the marts.
 with
 
-loan_days as (
+loan_days as not materialized (
 
+    -- not materialized: read twice below, a CTE would be computed in full, the whole history of loan days (3.1 s
+    -- after 3 years at S); inlined, the latest date and its rows are index scans
     select * from {{ ref('fct_loan_days') }}
 
 ),

@@ -19,7 +19,7 @@ performance as (
 
     select * from {{ ref('stg_core__loan_performance') }}
     {% if is_incremental() -%}
-    where loaded_business_date in {{ planned_dates() }}
+    where loaded_business_date = any(array{{ planned_dates() }})
     {%- endif %}
 
 ),
@@ -34,7 +34,7 @@ repayments as (
 
     select * from {{ ref('int_repayments_aggregated_to_loan_days') }}
     {% if is_incremental() -%}
-    where due_date in {{ planned_dates() }}
+    where due_date = any(array{{ planned_dates() }})
     {%- endif %}
 
 ),
