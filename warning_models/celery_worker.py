@@ -1,0 +1,62 @@
+"""The Celery configuration of ews' Airflow workers: Airflow's own, plus the libraries every task needs, imported
+once per worker rather than once per task.
+
+    AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS=warning_models.celery_worker.CELERY_CONFIG
+
+Airflow 3's Celery worker runs each task in a process forked from its pool process (the task supervisor's
+`os.fork`), and Celery's prefork pool forks from the worker's main process. A module the main process imported
+before its pool started is in every task's process already; anything else each task imports again. dbt (1.8 s),
+Great Expectations (3.6 s) and statsmodels (0.7 s) cost a task more than many tasks' own work on a 2-core worker
+(docs/benchmarks.md, Airflow). ``preload_task_libraries`` imports them when the worker starts (Celery's
+``worker_init``, in the main process, before the pool forks); the scheduler, which loads this configuration too
+for its executor, imports nothing more. The imports start no thread and open no connection, so forking after them
+is safe; switching the preload off (``EWS_CELERY_PRELOAD=false``) changes only how fast tasks start.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import time
+from typing import Any
+
+from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
+from celery.signals import worker_init
+
+log = logging.getLogger(__name__)
+
+CELERY_CONFIG: dict[str, Any] = DEFAULT_CELERY_CONFIG
+PRELOADED_LIBRARIES = (
+    "warning_models.privacy",  # first: importing the package switches the usage trackers off before dbt and GX load
+    "dbt.cli.main",
+    "dbt.adapters.postgres",
+    "great_expectations",
+    "statsmodels.api",
+    "warning_models.pipeline",
+    "warning_models.indicators",
+    "warning_models.transform",
+)
+
+
+def preload_enabled() -> bool:
+    return os.environ.get("EWS_CELERY_PRELOAD", "true").strip().lower() not in {"0", "false", "no", "off"}
+
+
+def preload_libraries(names: tuple[str, ...] = PRELOADED_LIBRARIES) -> dict[str, float]:
+    """Import ``names`` in this process; the seconds each import took (0 for one already imported)."""
+    took = {}
+    for name in names:
+        started = time.perf_counter()
+        importlib.import_module(name)
+        took[name] = round(time.perf_counter() - started, 3)
+    return took
+
+
+@worker_init.connect
+def preload_task_libraries(**_: Any) -> None:
+    if not preload_enabled():
+        log.info("ews: task libraries not preloaded (EWS_CELERY_PRELOAD is off)")
+        return
+    took = preload_libraries()
+    log.warning("ews: task libraries preloaded in %.1f s: %s", sum(took.values()), took)
