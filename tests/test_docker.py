@@ -314,6 +314,10 @@ def check_celery(compose: dict[str, Any]) -> list[str]:
     replicas = sum(int((services(compose)[n].get("deploy") or {}).get("replicas", 1)) for n in workers)
     if replicas < 2:
         problems.append(f"{replicas} Celery worker(s): the stack must run at least two")
+    for name in workers:
+        option = environment(services(compose)[name]).get("AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS")
+        if option != "warning_models.celery_worker.CELERY_CONFIG":
+            problems.append(f"{name}: Celery configuration {option!r}, not warning_models.celery_worker's preload")
     return problems
 
 
@@ -679,6 +683,7 @@ def _broken(compose: dict[str, Any], path: str, value: Any = None, delete: bool 
         (check_celery, "services.airflow-worker.environment.AIRFLOW__CORE__EXECUTOR", "LocalExecutor", False),
         (check_celery, "services.airflow-scheduler.environment.AIRFLOW__CELERY__BROKER_URL", "amqp://rabbit", False),
         (check_celery, "services.airflow-worker.deploy", None, True),
+        (check_celery, "services.airflow-worker.environment.AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS", None, True),
         (check_depends_on, "services.airflow-worker.depends_on.airflow-init.condition", "service_started", False),
         (check_depends_on, "services.airflow-worker.depends_on.redis", None, True),
         (check_depends_on, "services.airflow-scheduler.depends_on.postgres.condition", "service_started", False),
