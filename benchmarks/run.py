@@ -291,8 +291,9 @@ def merge_history_ratio(size: BankSize, args: argparse.Namespace) -> Path:
 
 
 def _airflow_modes(args: argparse.Namespace) -> list[str]:
-    """How Cosmos runs dbt in the Airflow runs: both modes on Celery, the local one under `dags test`."""
-    return {"none": [], "test": ["local"], "celery": ["local", "watcher"]}[args.airflow]
+    """How Cosmos runs dbt in the Airflow runs (EWS_DBT_EXECUTION_MODE): a task per model (local), one build with
+    a task per model watching it (watcher), one build task (build); under `dags test` the local mode only."""
+    return {"none": [], "test": ["local"], "celery": ["local", "watcher", "build"]}[args.airflow]
 
 
 def main() -> None:

@@ -9,8 +9,9 @@ with the `business_date` param (and `domains` to score only some):
    Airflow issue #56050), oldest first (several when ews_load ran more than once before this run started, as in
    a backfill).
 2. `dbt` — staging → intermediate → marts → the BI views (Cosmos: one `dbt build` task per model, with its tests;
-   a test of several models runs after all of them). The models are incremental: a run builds what the newly
-   passed batches change. Staging reads only batches that passed the gate.
+   a test of several models runs after all of them; or one task for the whole build: `EWS_DBT_EXECUTION_MODE`,
+   docs/benchmarks.md). The models are incremental: a run builds what the newly passed batches change. Staging
+   reads only batches that passed the gate.
 3. `indicators` — one mapped task per domain (credit, market, macro, access), the days in order: statsmodels fits
    written to `warning.model_runs`, `warning.indicator_values` and `warning.alerts`; then `market_instruments`,
    the per-instrument VaR and backtests in `EWS_MARKET_INSTRUMENT_SHARDS` mapped tasks (default 4), which the
@@ -34,13 +35,14 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.operators.local import DbtBuildLocalOperator
 
 from warning_models.docs_links import docs_links
 from warning_models.privacy import TELEMETRY_OFF
 from warning_models.pseudonyms import pgoptions_with_keys
 from warning_models.schedule import GATED_BATCHES_NAME, GATED_BATCHES_URI
 from warning_models.task_failures import notify_task_failure
-from warning_models.transform import dbt_environment
+from warning_models.transform import DAILY_BUILD, dbt_environment
 
 os.environ.update(TELEMETRY_OFF)
 if os.environ.get("EWS_DATABASE_URL"):
@@ -55,10 +57,14 @@ GATED_BATCHES = Asset(name=GATED_BATCHES_NAME, uri=GATED_BATCHES_URI)
 DBT_PROJECT_DIR = Path(os.environ.get("EWS_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
 DBT_MANIFEST = Path(os.environ.get("EWS_DBT_TARGET_DIR", DBT_PROJECT_DIR / "target")) / "manifest.json"
 DOMAINS = ["credit", "market", "macro", "access"]
-# How Cosmos runs dbt (EWS_DBT_EXECUTION_MODE): "local", one `dbt build` per model task, or "watcher", one
+# How Cosmos runs dbt (EWS_DBT_EXECUTION_MODE): "local", one `dbt build` per model task; "watcher", one
 # `dbt build` whose models each report to their own deferrable task (a model's task runs it alone when retried;
-# needs a triggerer, so not under `airflow dags test`). docs/benchmarks.md measures both.
-DBT_EXECUTION_MODE = ExecutionMode(os.environ.get("EWS_DBT_EXECUTION_MODE", "local"))
+# needs a triggerer, so not under `airflow dags test`); or "build", one task running the day's whole `dbt build`,
+# as `ews run` does (each model's result in the task's log and dbt docs, a retry builds them all again, and
+# incremental models rebuild nothing already built). docs/benchmarks.md measures the three.
+DBT_EXECUTION = os.environ.get("EWS_DBT_EXECUTION_MODE", "local")
+DBT_ONE_BUILD = DBT_EXECUTION == "build"
+DBT_EXECUTION_MODE = ExecutionMode.LOCAL if DBT_ONE_BUILD else ExecutionMode(DBT_EXECUTION)
 # The market indicator's per-instrument VaR in this many mapped tasks (EWS_MARKET_INSTRUMENT_SHARDS)
 INSTRUMENT_SHARDS = int(os.environ.get("EWS_MARKET_INSTRUMENT_SHARDS", "4"))
 DEFAULT_ARGS = {
@@ -114,24 +120,32 @@ def ews_model() -> None:
 
         return list(get_current_context()["params"]["domains"]) or DOMAINS
 
-    dbt = DbtTaskGroup(
-        group_id="dbt",
-        project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT_DIR, manifest_path=DBT_MANIFEST, install_dbt_deps=False
-        ),
-        profile_config=ProfileConfig(
-            profile_name="ews", target_name="warehouse", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
-        ),
-        execution_config=ExecutionConfig(execution_mode=DBT_EXECUTION_MODE, invocation_mode=InvocationMode.DBT_RUNNER),
-        # the daily build of warning_models.transform.DAILY_BUILD: no unit tests (CI runs them)
-        render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST,
-            # local: a model's task builds it with its tests; watcher: the tests report to a task after the model's
-            test_behavior=TestBehavior.BUILD if DBT_EXECUTION_MODE is ExecutionMode.LOCAL else TestBehavior.AFTER_EACH,
-            should_detach_multiple_parents_tests=True,
-        ),
-        operator_args={"dbt_cmd_flags": ["--exclude-resource-type", "unit_test"]},
+    profile = ProfileConfig(
+        profile_name="ews", target_name="warehouse", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
     )
+    # the CLI's daily build (warning_models.transform.DAILY_BUILD): no unit tests (CI runs them)
+    daily_build_flags = list(DAILY_BUILD[1:])
+    if DBT_ONE_BUILD:
+        dbt = DbtBuildLocalOperator(
+            task_id="dbt_build", project_dir=DBT_PROJECT_DIR, profile_config=profile, install_deps=False,
+            invocation_mode=InvocationMode.DBT_RUNNER, dbt_cmd_flags=daily_build_flags,
+        )
+    else:
+        dbt = DbtTaskGroup(
+            group_id="dbt",
+            project_config=ProjectConfig(
+                dbt_project_path=DBT_PROJECT_DIR, manifest_path=DBT_MANIFEST, install_dbt_deps=False
+            ),
+            profile_config=profile,
+            execution_config=ExecutionConfig(execution_mode=DBT_EXECUTION_MODE, invocation_mode=InvocationMode.DBT_RUNNER),
+            render_config=RenderConfig(
+                load_method=LoadMode.DBT_MANIFEST,
+                # local: a model's task builds it with its tests; watcher: the tests report to a task after the model's
+                test_behavior=TestBehavior.BUILD if DBT_EXECUTION_MODE is ExecutionMode.LOCAL else TestBehavior.AFTER_EACH,
+                should_detach_multiple_parents_tests=True,
+            ),
+            operator_args={"dbt_cmd_flags": daily_build_flags},
+        )
 
     @task(map_index_template="{{ ews_domain }}")
     def indicators(domain: str, days: list[str]) -> list[dict[str, object]]:

@@ -16,6 +16,12 @@ from tests.conftest import END
 from warning_models.schedule import logical_date_for
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+QUERIES = {
+    "alerts": "select count(*) from warning.alerts",
+    "batches": "select count(*) from audit.batches",
+    "loan_days": "select count(*) from marts.fct_loan_days",
+    "cases": "select count(*) from warning.alert_cases",
+}
 
 
 def _count(url: str, sql: str) -> int:
@@ -35,12 +41,7 @@ def test_dags_test_runs_the_whole_day(bank_run, dbt_target: Path, tmp_path: Path
         "AIRFLOW_HOME": str(tmp_path),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path}/airflow.db",
     }
-    before = {
-        "alerts": _count(url, "select count(*) from warning.alerts"),
-        "batches": _count(url, "select count(*) from audit.batches"),
-        "loan_days": _count(url, "select count(*) from marts.fct_loan_days"),
-        "cases": _count(url, "select count(*) from warning.alert_cases"),
-    }
+    before = {k: _count(url, q) for k, q in QUERIES.items()}
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
     load = subprocess.run(
         [AIRFLOW, "dags", "test", "ews_load", logical_date_for(END).isoformat()],
@@ -62,10 +63,16 @@ def test_dags_test_runs_the_whole_day(bank_run, dbt_target: Path, tmp_path: Path
         assert task_id in log, task_id
     assert (home / "reports" / END.isoformat() / "index.html").is_file()
     assert (home / "dbt_docs" / "static_index.html").is_file()
-    after = {
-        "alerts": _count(url, "select count(*) from warning.alerts"),
-        "batches": _count(url, "select count(*) from audit.batches"),
-        "loan_days": _count(url, "select count(*) from marts.fct_loan_days"),
-        "cases": _count(url, "select count(*) from warning.alert_cases"),
-    }
+    after = {k: _count(url, q) for k, q in QUERIES.items()}
     assert after == before  # the day was already processed: rerunning it through Airflow changes nothing
+
+    # the same day with dbt as one Cosmos task (EWS_DBT_EXECUTION_MODE=build): no model task, the same state
+    one_build = subprocess.run(
+        [AIRFLOW, "dags", "test", "ews_model", "-c", json.dumps({"business_date": END.isoformat()})],
+        env={**env, "EWS_DBT_EXECUTION_MODE": "build"}, capture_output=True, text=True, timeout=1200,
+    )
+    log = one_build.stdout + one_build.stderr
+    assert one_build.returncode == 0, log[-4000:]
+    assert "dbt_build" in log and "dbt.fct_loan_days" not in log
+    assert "dbt build" in log and "--exclude-resource-type" in log  # the CLI's daily build, run by Cosmos
+    assert {k: _count(url, q) for k, q in QUERIES.items()} == before

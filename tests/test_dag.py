@@ -80,6 +80,21 @@ def test_the_model_dag_runs_dbt_then_indicators_then_cases_then_notify_report_an
         assert "alert_cases" in dag.get_task(task_id).upstream_task_ids, task_id
 
 
+def test_the_model_dag_can_run_dbt_as_one_build_task(dbt_target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from warning_models.transform import DAILY_BUILD
+
+    monkeypatch.setenv("EWS_DBT_TARGET_DIR", str(dbt_target))
+    monkeypatch.setenv("EWS_DBT_EXECUTION_MODE", "build")
+    dag = DagBag(dag_folder=str(DAGS / "ews_model.py")).dags["ews_model"]
+    assert not [t for t in dag.task_ids if t.startswith("dbt.")]
+    build = dag.get_task("dbt_build")
+    assert type(build).__name__ == "DbtBuildLocalOperator"
+    assert ["build", *build.dbt_cmd_flags] == list(DAILY_BUILD) and "unit_test" in build.dbt_cmd_flags
+    assert build.upstream_task_ids == {"business_dates"} and "indicators" in build.downstream_task_ids
+
+
 def test_sources_wait_for_the_sources_their_checks_read(dagbag) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.dags["ews_load"]
     for source, upstream in UPSTREAM.items():
