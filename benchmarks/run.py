@@ -208,6 +208,9 @@ def run_size(size: BankSize, args: argparse.Namespace) -> SizeResult:
     # Airflow: with copies, the first day on copies of the warehouse as it was before it; without (the L bank),
     # the days after the CLI's first, in date order, the CLI taking the last day again (bracketing them)
     modes = _airflow_modes(args)
+    if not copies and len(measured) < 1 + len(modes):
+        raise SystemExit(f"size {size.name}: the warehouse is not copied, so each Airflow mode takes a day after the "
+                         f"CLI's first: --measured-days {1 + len(modes)} at least for {modes}")
     airflow_days = (
         {mode: (before[mode], measured[0]) for mode in modes} if copies
         else {mode: (main, measured[1 + i]) for i, mode in enumerate(modes)}
@@ -290,10 +293,18 @@ def merge_history_ratio(size: BankSize, args: argparse.Namespace) -> Path:
     return path
 
 
+AIRFLOW_MODES = ("local", "watcher", "build")
+
+
 def _airflow_modes(args: argparse.Namespace) -> list[str]:
     """How Cosmos runs dbt in the Airflow runs (EWS_DBT_EXECUTION_MODE): a task per model (local), one build with
-    a task per model watching it (watcher), one build task (build); under `dags test` the local mode only."""
-    return {"none": [], "test": ["local"], "celery": ["local", "watcher", "build"]}[args.airflow]
+    a task per model watching it (watcher), one build task (build), or those of --airflow-modes; under `dags test`
+    the local mode only."""
+    if args.airflow == "none":
+        return []
+    if args.airflow == "test":
+        return ["local"]
+    return list(getattr(args, "airflow_modes", None) or AIRFLOW_MODES)
 
 
 def main() -> None:
@@ -306,6 +317,8 @@ def main() -> None:
     parser.add_argument("--history-ratio", action="store_true", help="also: the same days after the long history")
     parser.add_argument("--indicator-days", type=int, help="score only the last N days of the history (for L)")
     parser.add_argument("--airflow", choices=["none", "test", "celery"], default="none")
+    parser.add_argument("--airflow-modes", nargs="+", choices=AIRFLOW_MODES,
+                        help="with --airflow celery: only these ways of running dbt (default: all three)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     parser.add_argument("--history-ratio-only", action="store_true",
                         help="only the history ratio, merged into the size's latest result")
