@@ -88,13 +88,13 @@ from cryptography.fernet import Fernet
 from psycopg2 import sql
 from sqlalchemy.engine import URL, make_url
 
+from warning_models import celery_worker
 from warning_models.privacy import TELEMETRY_OFF
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER_ID_VAR = "EWS_BENCH_CLUSTER_ID"
 WORKER_HOSTNAME_VAR = "EWS_BENCH_WORKER_HOSTNAME"
 WORKER_HOSTNAME_CALLABLE = "benchmarks.celery_cluster.worker_hostname"
-CELERY_CONFIG_OPTIONS = "warning_models.celery_worker.CELERY_CONFIG"
 ADMIN_USER = "admin"
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 BENCHMARK_TUNING: dict[str, str] = {
@@ -314,7 +314,7 @@ class LocalCeleryCluster:
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{c.metadata_url}",
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(c.worker_concurrency),
             # as in the compose file: dbt, GX and statsmodels imported once per worker, not once per task
-            "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": CELERY_CONFIG_OPTIONS,
+            "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": celery_worker.CONFIG_OPTION,
             **self._secrets,
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(c.api_port),

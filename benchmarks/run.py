@@ -304,7 +304,7 @@ def _airflow_modes(args: argparse.Namespace) -> list[str]:
         return []
     if args.airflow == "test":
         return ["local"]
-    return list(getattr(args, "airflow_modes", None) or AIRFLOW_MODES)
+    return list(args.airflow_modes or AIRFLOW_MODES)
 
 
 def main() -> None:

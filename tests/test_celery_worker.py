@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from warning_models.celery_worker import PRELOADED_LIBRARIES
+from warning_models.celery_worker import CONFIG_OPTION, PRELOADED_LIBRARIES
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 BROKER = f"redis://{REDIS_HOST}:{REDIS_PORT}/7"
@@ -58,7 +58,7 @@ def _worker_env(home: Path, queue: str, preload: bool) -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CELERY__BROKER_URL": BROKER,
         "AIRFLOW__CELERY__RESULT_BACKEND": BROKER,
-        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "warning_models.celery_worker.CELERY_CONFIG",
+        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": CONFIG_OPTION,
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
         "EWS_CELERY_PRELOAD": "true" if preload else "false",
     }

@@ -31,6 +31,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from warning_models.celery_worker import CONFIG_OPTION
 from warning_models.config import REPO_ROOT
 from warning_models.privacy import TELEMETRY_OFF
 
@@ -316,7 +317,7 @@ def check_celery(compose: dict[str, Any]) -> list[str]:
         problems.append(f"{replicas} Celery worker(s): the stack must run at least two")
     for name in workers:
         option = environment(services(compose)[name]).get("AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS")
-        if option != "warning_models.celery_worker.CELERY_CONFIG":
+        if option != CONFIG_OPTION:
             problems.append(f"{name}: Celery configuration {option!r}, not warning_models.celery_worker's preload")
     return problems
 

@@ -36,6 +36,8 @@ from celery.signals import worker_init
 log = logging.getLogger(__name__)
 
 CELERY_CONFIG: dict[str, Any] = DEFAULT_CELERY_CONFIG
+# the value of AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS that selects it
+CONFIG_OPTION = f"{__name__}.CELERY_CONFIG"
 PRELOADED_LIBRARIES = (
     "warning_models.privacy",  # first: importing the package switches the usage trackers off before dbt and GX load
     "dbt.cli.main",
