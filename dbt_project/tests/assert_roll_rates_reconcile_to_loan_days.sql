@@ -5,43 +5,37 @@
 
 with
 
-loan_days as (
-
-    select
-        loan_id,
-        performance_date,
-        cast(date_trunc('month', performance_date) as date) as month_start_date,
-        coalesce(segment, 'unknown') as segment,
-        delinquency_bucket,
-        balance_amount
-
-    from {{ ref('fct_loan_days') }}
-
-    -- the months the latest build wrote and the month before them (a full build: every month)
-    where performance_date >= {{ latest_build_start('fct_credit_roll_rates', grain='month', include_previous=true) }}
-
-),
-
 month_ends as (
 
+    -- the months the latest build wrote and the month before them (a full build: every month), by their last
+    -- business dates (one index probe per date): the loan days of whole months are many
     select
         month_start_date,
-        max(performance_date) as month_end_date
+        month_end_date
 
-    from loan_days
+    from {{ ref('int_performance_dates_aggregated_to_months') }}
 
-    group by month_start_date
+    where month_start_date >= {{ latest_build_start('fct_credit_roll_rates', grain='month', include_previous=true) }}
 
 ),
 
 month_end_loans as (
 
-    select loan_days.*
+    select
+        fct_loan_days.loan_id,
+        fct_loan_days.performance_date,
+        month_ends.month_start_date,
+        coalesce(fct_loan_days.segment, 'unknown') as segment,
+        fct_loan_days.delinquency_bucket,
+        fct_loan_days.balance_amount
 
-    from loan_days
+    from {{ ref('fct_loan_days') }}
 
     inner join month_ends
-        on loan_days.performance_date = month_ends.month_end_date
+        on fct_loan_days.performance_date = month_ends.month_end_date
+
+    -- the same dates as an array, read by the date's index (the join alone may scan every loan day)
+    where fct_loan_days.performance_date = any(array(select month_end_date from month_ends))
 
 ),
 

@@ -19,7 +19,7 @@ events as (
 
     select * from {{ ref('int_access_events_sessionized') }}
     {% if is_incremental() -%}
-    where event_date >= {{ planned_start() }}
+    where {{ from_planned_start('event_date') }}
     {%- endif %}
 
 ),
@@ -28,7 +28,7 @@ client_ips as (
 
     select * from {{ ref('int_access_client_ips_first_seen') }}
     {% if is_incremental() -%}
-    where first_seen_date >= {{ planned_start() }}
+    where {{ from_planned_start('first_seen_date') }}
     {%- endif %}
 
 ),
@@ -37,7 +37,7 @@ objects as (
 
     select * from {{ ref('int_access_objects_first_seen') }}
     {% if is_incremental() -%}
-    where first_seen_date >= {{ planned_start() }}
+    where {{ from_planned_start('first_seen_date') }}
     {%- endif %}
 
 ),
@@ -46,7 +46,7 @@ sessions as (
 
     select * from {{ ref('int_access_sessions_aggregated') }}
     {% if is_incremental() -%}
-    where session_date >= {{ planned_start() }}
+    where {{ from_planned_start('session_date') }}
     {%- endif %}
 
 ),

@@ -21,11 +21,12 @@ events as (
 
     select * from {{ ref('int_access_events_sessionized') }}
     {% if is_incremental() -%}
-    where session_key in (
-        select rebuilt.session_key
+    -- as an array: a semi-join the planner takes for a share of the history and merges with every stored event
+    where session_key = any(array(
+        select distinct rebuilt.session_key
         from {{ ref('int_access_events_sessionized') }} as rebuilt
         where rebuilt.event_date = any(array{{ planned_dates() }})
-    )
+    ))
     {%- endif %}
 
 ),

@@ -39,7 +39,7 @@ loan_days as (
     where performance_date = any(array{{ planned_dates() }}) and {{ appending }}
     union all
     select * from {{ ref('fct_loan_days') }}
-    where performance_date >= {{ planned_start() }} - 31 and not {{ appending }}
+    where {{ from_planned_start('performance_date', days_before=31) }} and not {{ appending }}
     {%- else -%}
     select * from {{ ref('fct_loan_days') }}
     {%- endif %}
@@ -88,7 +88,10 @@ folded as (
 
     from aggregated_to_months_on_book as new
 
-    left join {{ this }} as stored
+    -- the stored spells that can go on: a months-on-book spell lasts at most 31 days
+    left join (
+        select * from {{ this }} where {{ from_planned_start('last_performance_date', days_before=31) }}
+    ) as stored
         on
             new.loan_id = stored.loan_id
             and new.months_on_book = stored.months_on_book

@@ -19,7 +19,7 @@ sessions as (
 
     select * from {{ ref('int_access_sessions_aggregated') }}
     {% if is_incremental() -%}
-    where ended_date >= {{ planned_start() }}
+    where {{ from_planned_start('ended_date') }}
     {%- endif %}
 
 ),

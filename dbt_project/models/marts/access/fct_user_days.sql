@@ -15,7 +15,7 @@ user_days as (
 
     select * from {{ ref('int_user_days_spined') }}
     {% if is_incremental() -%}
-    where activity_date >= {{ planned_start() }}
+    where {{ from_planned_start('activity_date') }}
     {%- endif %}
 
 ),
@@ -24,7 +24,7 @@ activity as (
 
     select * from {{ ref('int_access_events_aggregated_to_user_days') }}
     {% if is_incremental() -%}
-    where activity_date >= {{ planned_start() }}
+    where {{ from_planned_start('activity_date') }}
     {%- endif %}
 
 ),

@@ -19,7 +19,7 @@ loan_days as (
 
     select * from {{ ref('fct_loan_days') }}
     {% if is_incremental() -%}
-    where performance_date >= {{ planned_start() }}
+    where {{ from_planned_start('performance_date') }}
     {%- endif %}
 
 ),
@@ -28,7 +28,7 @@ repayments as (
 
     select * from {{ ref('int_repayments_aggregated_to_loan_days') }}
     {% if is_incremental() -%}
-    where due_date >= {{ planned_start() }}
+    where {{ from_planned_start('due_date') }}
     {%- endif %}
 
 ),
@@ -37,7 +37,7 @@ months as (
 
     select * from {{ ref('int_performance_dates_aggregated_to_months') }}
     {% if is_incremental() -%}
-    where month_start_date >= {{ planned_start() }}
+    where {{ from_planned_start('month_start_date') }}
     {%- endif %}
 
 ),

@@ -18,6 +18,13 @@ with
 loan_days as (
 
     select * from {{ ref('fct_loan_days') }}
+    {% if is_incremental() -%}
+    -- only the month ends read below, by the date's index (the join to months alone read every loan day)
+    where performance_date = any(array(
+        select month_end_date from {{ ref('int_performance_dates_aggregated_to_months') }}
+        where month_start_date >= cast({{ planned_start() }} - interval '1 month' as date)
+    ))
+    {%- endif %}
 
 ),
 

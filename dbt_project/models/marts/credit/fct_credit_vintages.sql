@@ -44,7 +44,7 @@ changed_cells as (
 
     from loan_months_on_book
 
-    where last_performance_date >= {{ planned_start() }} or {{ is_correction() }}
+    where {{ from_planned_start('last_performance_date') }} or {{ is_correction() }}
 
 ),
 
@@ -99,7 +99,7 @@ first_observed as (
 
     from loan_months_on_book
 
-    where is_first_observed and (first_performance_date >= {{ planned_start() }} or {{ is_correction() }})
+    where is_first_observed and ({{ from_planned_start('first_performance_date') }} or {{ is_correction() }})
 
 ),
 

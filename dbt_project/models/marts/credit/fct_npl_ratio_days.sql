@@ -20,7 +20,7 @@ loan_days as (
 
     select * from {{ ref('fct_loan_days') }}
     {% if is_incremental() -%}
-    where performance_date in {{ planned_dates(grain='day') }}
+    where performance_date = any(array{{ planned_dates(grain='day') }})
     {%- endif %}
 
 ),
@@ -90,7 +90,7 @@ all_days as (
         dpd_90_plus_balance_amount
     from {{ this }}
     where
-        performance_date >= {{ planned_start() }}
+        {{ from_planned_start('performance_date') }}
         and performance_date not in {{ planned_dates(grain='day') }}
     {% endif %}
 

@@ -1,0 +1,82 @@
+"""An incremental model's daily read is planned for the dates it rebuilds, not for the history.
+
+The plan of a run (macros/incremental_batches.sql) is a temporary table the model's SQL reads when it runs, so the
+planner cannot know its start: `date >= (select min(...) from plan)` alone it takes for a third of the table and
+reads every stored day (after 3 years at S, `fct_loan_days`' delete and `fct_borrower_months`' read each scanned
+3.7 million rows for a day's 3,400). `from_planned_start` pairs the bound with an upper one, which the planner
+counts as a narrow range and reads by the date's index; and the plan's dates are read as an array, not an `in`
+subquery (a semi-join planned for a share of the history)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import psycopg2
+
+DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
+MACROS = DBT_PROJECT / "macros" / "incremental_batches.sql"
+
+
+class _Config:
+    def get(self, key: str, default: Any = None) -> Any:
+        return default
+
+
+class _This:
+    identifier = "loan_days"
+
+
+def _macros() -> Any:
+    env = jinja2.Environment(extensions=["jinja2.ext.do"])
+    template = env.from_string(MACROS.read_text(), globals={"config": _Config(), "this": _This()})
+    return template.module
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def _scans(cur: Any, where: str) -> list[dict[str, Any]]:
+    cur.execute(f"explain (format json) select * from loan_days where {where}")
+    return [n for n in _nodes(cur.fetchone()[0][0]["Plan"]) if n.get("Relation Name") == "loan_days"]
+
+
+def test_a_read_from_the_planned_start_is_planned_as_the_days_it_reads(make_database: Callable[[], str]) -> None:
+    with psycopg2.connect(make_database()) as conn, conn.cursor() as cur:
+        # a history of 1,000 business dates of 300 loans; the plan rebuilds the latest date
+        cur.execute("""
+            create table loan_days as
+            select date '2023-01-01' + day as performance_date, loan_id
+            from generate_series(0, 999) as day, generate_series(1, 300) as loan_id;
+            create index on loan_days (performance_date);
+            analyze loan_days;
+            create temporary table ews_plan__loan_days as select date '2025-09-26' as business_date;
+            analyze ews_plan__loan_days;
+        """)
+        bare = _scans(cur, "performance_date >= " + str(_macros().planned_start()))
+        assert bare[0]["Plan Rows"] >= 0.3 * 300_000, bare  # the trap the macro avoids: a third of the history
+        paired = _scans(cur, str(_macros().from_planned_start("performance_date")))
+        assert [n["Node Type"] for n in paired] in (["Index Scan"], ["Bitmap Heap Scan"]), paired
+        assert paired[0]["Plan Rows"] <= 0.01 * 300_000, paired
+        cur.execute(f"select count(*) from loan_days where {_macros().from_planned_start('performance_date')}")
+        assert cur.fetchone()[0] == 300  # the same rows as the bare bound
+
+
+def test_no_model_reads_from_the_planned_start_or_the_planned_dates_unplanned() -> None:
+    """A model that reads its source `where <date> >= planned_start()` or `<date> in planned_dates()` reads the whole
+    history each day (a residual `not in` over the rows already read is harmless)."""
+    bare_start = re.compile(r"^\s*where [\w.]+ >= \{\{ planned_start\(\) \}\}\s*$", re.M)
+    dates_in = re.compile(r"(?<!not )\bin \{\{ planned_dates\(")
+    offenders = [
+        f"{path.relative_to(DBT_PROJECT)}: {match.group(0).strip()}"
+        for path in sorted((DBT_PROJECT / "models").rglob("*.sql"))
+        for pattern in (bare_start, dates_in)
+        for match in pattern.finditer(path.read_text())
+    ]
+    assert not offenders, offenders
