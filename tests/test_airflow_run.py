@@ -68,7 +68,7 @@ def test_dags_test_runs_the_whole_day(bank_run, dbt_target: Path, tmp_path: Path
 
     # the same day with dbt as one Cosmos task (EWS_DBT_EXECUTION_MODE=build): no model task, the same state;
     # the build ran (a table model rebuilt in full each day is a new relation afterwards)
-    rebuilt = "select 'marts.fct_instrument_returns'::regclass::oid"
+    rebuilt = "select 'marts.fct_market_index_days'::regclass::oid"
     relation = _count(url, rebuilt)
     one_build = subprocess.run(
         [AIRFLOW, "dags", "test", "ews_model", "-c", json.dumps({"business_date": END.isoformat()})],

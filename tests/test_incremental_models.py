@@ -24,7 +24,8 @@ from warning_models.transform import run_dbt
 from warning_models.warehouse import connect
 
 # The incremental models and what they are built on and feed (tests are other modules' business).
-MODELS = ["--select", "+fct_loan_days+", "+fct_user_days+", "+fct_access_sessions+", "+fct_user_hours+"]
+MODELS = ["--select", "+fct_loan_days+", "+fct_user_days+", "+fct_access_sessions+", "+fct_user_hours+",
+          "+fct_instrument_returns+"]
 NO_TESTS = ["--exclude-resource-type", "test", "unit_test"]
 
 
@@ -108,7 +109,7 @@ DAY = START + dt.timedelta(days=35)
 def test_daily_runs_equal_a_full_build(history: Warehouse) -> None:
     models = _incremental_models(history.url)
     assert {"fct_loan_days", "fct_borrower_months", "fct_credit_vintages", "int_access_events_sessionized",
-            "fct_user_days", "fct_access_sessions", "int_access_client_ips_first_seen"} <= set(models)
+            "fct_user_days", "fct_access_sessions", "int_access_client_ips_first_seen", "fct_instrument_returns"} <= set(models)
     before = _fingerprints(history.url, models)
     for day in (DAY, DAY + dt.timedelta(days=1)):
         assert history.ingest(day) == []
@@ -150,7 +151,12 @@ def test_corrections_revisions_and_replays_equal_a_full_build(history: Warehouse
 
     history.rewrite("access_events", day, break_a_timestamp)
 
-    held = history.ingest(corrected, day)
+    # a week-old close corrected: the returns and their windows are rebuilt from that trading day on
+    market_day = max(d for d in (corrected - dt.timedelta(days=i) for i in range(7))
+                     if (history.bank_landing / "market_prices" / f"{d.isoformat()}.csv").exists())
+    history.rewrite("market_prices", market_day, _raise_the_first_close)
+
+    held = history.ingest(corrected, day, market_day)
     assert len(held) == 1 and held[0].startswith("access_events")  # the correction and the revision pass
     history.build()
     with psycopg2.connect(history.url) as conn, conn.cursor() as cur:
@@ -175,6 +181,26 @@ def test_corrections_revisions_and_replays_equal_a_full_build(history: Warehouse
     assert history.ingest(day) == []
     history.build()
     _assert_equal_to_full_build(history)
+
+    # the price history delivered again, one close changed: every day is rebuilt (full_rebuild_sources)
+    with psycopg2.connect(history.url) as conn, conn.cursor() as cur:
+        cur.execute("select count(*), sum(log_return) from marts.fct_instrument_returns")
+        returns_before = cur.fetchone()
+    history.rewrite("market_price_history", START, _raise_the_first_close)
+    assert history.ingest(START) == []
+    history.build()
+    with psycopg2.connect(history.url) as conn, conn.cursor() as cur:
+        cur.execute("select count(*), sum(log_return) from marts.fct_instrument_returns")
+        returns_after = cur.fetchone()
+    assert returns_after[0] == returns_before[0] and returns_after[1] != returns_before[1]
+    _assert_equal_to_full_build(history)
+
+
+def _raise_the_first_close(lines: list[str]) -> list[str]:
+    """A price file with its first close 1 % higher (instrument_id,price_date,close_price)."""
+    fields = lines[1].split(",")
+    fields[2] = f"{float(fields[2]) * 1.01:.4f}"
+    return [lines[0], ",".join(fields), *lines[2:]]
 
 
 @pytest.mark.slow

@@ -12,6 +12,8 @@
         date_grain='day' | 'month' (default day) what date_column holds: the business date, or its month
         batches_from='<model>'     (a model built on another incremental model) the batches that model has
                                    built from, instead of the gate's passed batches: never ahead of its input
+        full_rebuild_sources=[...] sources whose batches hold many business dates (a price history): a plan
+                                   holding one of their batches rebuilds every date
 
     and, under is_incremental(), reads only `{{ planned_dates() }}` (or from `{{ planned_start() }}` on). Every
     run (dbt_project.yml hooks):
@@ -42,7 +44,10 @@
 {%- endmacro %}
 
 {% macro _batch_sources_list() -%}
-    {%- set sources = config.get('batch_sources') -%}
+    {{ _sources_list(config.get('batch_sources')) }}
+{%- endmacro %}
+
+{% macro _sources_list(sources) -%}
     {%- for source in sources -%}'{{ source }}'{%- if not loop.last %}, {% endif -%}{%- endfor -%}
 {%- endmacro %}
 
@@ -96,9 +101,22 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The first business date the run rebuilds (the first day of its month for date_grain month); null: none. -#}
+{#-
+    The first business date the run rebuilds (the first day of its month for date_grain month); null: none. A
+    model whose config names full_rebuild_sources (sources whose batches hold many dates, e.g. a price history)
+    rebuilds everything when the plan holds one of their batches.
+-#}
 {% macro planned_start(grain=none) -%}
-    (select {{ _in_grain('min(plan.business_date)', grain or config.get('date_grain', 'day')) }} from {{ _plan_table() }} as plan)
+    {%- set start = _in_grain('min(plan.business_date)', grain or config.get('date_grain', 'day')) -%}
+    {%- if config.get('full_rebuild_sources') -%}
+    (
+        select case when bool_or(plan.source in ({{ _sources_list(config.get('full_rebuild_sources')) }}))
+            then date '0001-01-01' else {{ start }} end
+        from {{ _plan_table() }} as plan
+    )
+    {%- else -%}
+    (select {{ start }} from {{ _plan_table() }} as plan)
+    {%- endif -%}
 {%- endmacro %}
 
 {#-
