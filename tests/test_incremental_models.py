@@ -172,6 +172,7 @@ def test_corrections_revisions_and_replays_equal_a_full_build(history: Warehouse
         revisions = cur.fetchall()
     assert days > 30 and revised == days
     assert ("fct_loan_days", START) in revisions and ("fct_credit_vintages", START) in revisions
+    assert f"price_date >= date '{market_day.isoformat()}'" in _instrument_returns_test_sql(history)
     _assert_equal_to_full_build(history)
 
     # the right access file comes
@@ -193,7 +194,15 @@ def test_corrections_revisions_and_replays_equal_a_full_build(history: Warehouse
         cur.execute("select count(*), sum(log_return) from marts.fct_instrument_returns")
         returns_after = cur.fetchone()
     assert returns_after[0] == returns_before[0] and returns_after[1] != returns_before[1]
+    assert "price_date" not in _instrument_returns_test_sql(history)  # every row rebuilt, every row tested
     _assert_equal_to_full_build(history)
+
+
+def _instrument_returns_test_sql(history: Warehouse) -> str:
+    """The SQL of a generic test of fct_instrument_returns, as compiled after its latest build."""
+    run_dbt(["test", "--select", "not_null_fct_instrument_returns_instrument_day_key"], history.url, history.settings)
+    compiled = history.settings.dbt_target_dir / "compiled" / "ews" / "models" / "marts" / "market"
+    return (compiled / "_marts__market.yml" / "not_null_fct_instrument_returns_instrument_day_key.sql").read_text()
 
 
 def _raise_the_first_close(lines: list[str]) -> list[str]:

@@ -68,15 +68,25 @@ def test_a_read_from_the_planned_start_is_planned_as_the_days_it_reads(make_data
         assert cur.fetchone()[0] == 300  # the same rows as the bare bound
 
 
+# Bare lower bounds that read no history: the month-end view's few rows, rows already computed, a bound paired
+# with an upper one.
+BARE_START_ALLOWED = {
+    ("fct_credit_roll_rates.sql", "month_start_date"),
+    ("int_loan_days_aggregated_to_months_on_book.sql", "new.last_performance_date"),
+    ("int_access_events_sessionized.sql", "event_date"),
+    ("int_access_events_sessionized.sql", "event_at"),
+}
+
+
 def test_no_model_reads_from_the_planned_start_or_the_planned_dates_unplanned() -> None:
-    """A model that reads its source `where <date> >= planned_start()` or `<date> in planned_dates()` reads the whole
+    """A model that reads its source by `<date> >= planned_start()` or `<date> in planned_dates()` reads the whole
     history each day (a residual `not in` over the rows already read is harmless)."""
-    bare_start = re.compile(r"^\s*where [\w.]+ >= \{\{ planned_start\(\) \}\}\s*$", re.M)
+    bare_start = re.compile(r"([\w.]+) >= (?:cast\()*\{\{ planned_start\(")
     dates_in = re.compile(r"(?<!not )\bin \{\{ planned_dates\(")
-    offenders = [
-        f"{path.relative_to(DBT_PROJECT)}: {match.group(0).strip()}"
-        for path in sorted((DBT_PROJECT / "models").rglob("*.sql"))
-        for pattern in (bare_start, dates_in)
-        for match in pattern.finditer(path.read_text())
-    ]
+    offenders = []
+    for path in sorted((DBT_PROJECT / "models").rglob("*.sql")):
+        text = path.read_text()
+        offenders += [f"{path.name}: {m.group(0)}" for m in bare_start.finditer(text)
+                      if (path.name, m.group(1)) not in BARE_START_ALLOWED]
+        offenders += [f"{path.name}: {m.group(0)}" for m in dates_in.finditer(text)]
     assert not offenders, offenders

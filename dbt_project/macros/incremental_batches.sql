@@ -236,6 +236,26 @@
     {{ return(run_query(query).columns[0].values() | list) }}
 {%- endmacro %}
 
+{#- Whether the latest build of an incremental model built from a batch of one of these sources. -#}
+{% macro _latest_build_holds(model_name, sources) -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set query -%}
+        select exists (
+            select from audit.model_batches as built
+            where
+                built.model_name = '{{ model_name }}'
+                and built.source in ({{ _sources_list(sources) }})
+                and built.consumed_at = (
+                    select max(latest.consumed_at) from audit.model_batches as latest
+                    where latest.model_name = '{{ model_name }}'
+                )
+        )
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0]) }}
+{%- endmacro %}
+
 {#-
     What the latest build of an incremental model wrote (a condition on its date column): its tests check those
     rows, not the whole history again. A full build records every date, so its tests check everything.
@@ -282,6 +302,8 @@
 {#-
     Generic tests check what the latest build changed, not the whole history again; a test's own `where` still
     applies:
+    - on an incremental model with full_rebuild_sources: the rows from the first date its latest build rebuilt,
+      every row after a build from one of those sources (its batches hold many dates);
     - on an incremental model (date_column in its config): the rows of the dates its latest build wrote;
     - on a view over history, with config test_scope:
         {latest_build_of: <incremental model>, date_column: <its column>}  the dates that model's latest build read
@@ -298,7 +320,14 @@
         {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.alias == relation.identifier
                 and node.schema == relation.schema -%}
             {%- set scope = node.config.get('test_scope') -%}
-            {%- if node.config.materialized == 'incremental' and node.config.get('date_column') -%}
+            {%- if node.config.get('full_rebuild_sources') and node.config.materialized == 'incremental' -%}
+                {#- dates from the first one rebuilt; after a full rebuild, every row -#}
+                {%- if not _latest_build_holds(node.alias, node.config.get('full_rebuild_sources')) -%}
+                    {%- do conditions.append(
+                        node.config.get('date_column') ~ ' >= ' ~ latest_build_start(node.alias) | trim
+                    ) -%}
+                {%- endif -%}
+            {%- elif node.config.materialized == 'incremental' and node.config.get('date_column') -%}
                 {%- do conditions.append(latest_build_dates(
                     node.alias, node.config.get('date_column'), node.config.get('date_grain', 'day')
                 )) -%}
