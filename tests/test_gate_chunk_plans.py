@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Iterator
 
 import psycopg2
 
 from expectations import build_suite
 from expectations.custom import batches_under_test
 from warning_models.gate import _gate_query
+from tests.query_plans import plan_nodes
 from warning_models.loader import load_file
 
 DAY = dt.date(2025, 3, 3)
@@ -32,11 +32,6 @@ def _load_prices(url: str, tmp_path: Path, days: int) -> list[str]:
     return ids
 
 
-def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from _nodes(child)
-
 
 def test_the_batches_under_test_are_planned_as_the_named_ones(warehouse: str, tmp_path: Path) -> None:
     ids = _load_prices(warehouse, tmp_path, 12)
@@ -46,7 +41,7 @@ def test_the_batches_under_test_are_planned_as_the_named_ones(warehouse: str, tm
         batch = f"({_gate_query(conn, 'market_prices', chunk)})"
         cur.execute("explain (format json) select * from (" + batches_under_test(chunk).replace("{batch}", batch) + ") as c")
         plan = cur.fetchone()[0][0]["Plan"]
-    nodes = list(_nodes(plan))
+    nodes = list(plan_nodes(plan))
     assert {n.get("Relation Name") for n in nodes} - {None} == {"batches"}, plan  # not the chunk's rows
     assert not any(n.get("Parent Relationship") == "SubPlan" for n in nodes), plan
     assert plan["Plan Rows"] == len(chunk), plan

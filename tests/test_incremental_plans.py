@@ -10,12 +10,14 @@ subquery (a semi-join planned for a share of the history)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import psycopg2
+
+from tests.query_plans import plan_nodes
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
 MACROS = DBT_PROJECT / "macros" / "incremental_batches.sql"
@@ -36,15 +38,10 @@ def _macros() -> Any:
     return template.module
 
 
-def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from _nodes(child)
-
 
 def _scans(cur: Any, where: str) -> list[dict[str, Any]]:
     cur.execute(f"explain (format json) select * from loan_days where {where}")
-    return [n for n in _nodes(cur.fetchone()[0][0]["Plan"]) if n.get("Relation Name") == "loan_days"]
+    return [n for n in plan_nodes(cur.fetchone()[0][0]["Plan"]) if n.get("Relation Name") == "loan_days"]
 
 
 def test_a_read_from_the_planned_start_is_planned_as_the_days_it_reads(make_database: Callable[[], str]) -> None:
@@ -59,12 +56,13 @@ def test_a_read_from_the_planned_start_is_planned_as_the_days_it_reads(make_data
             create temporary table ews_plan__loan_days as select date '2025-09-26' as business_date;
             analyze ews_plan__loan_days;
         """)
-        bare = _scans(cur, "performance_date >= " + str(_macros().planned_start()))
+        macros = _macros()
+        bare = _scans(cur, "performance_date >= " + str(macros.planned_start()))
         assert bare[0]["Plan Rows"] >= 0.3 * 300_000, bare  # the trap the macro avoids: a third of the history
-        paired = _scans(cur, str(_macros().from_planned_start("performance_date")))
+        paired = _scans(cur, str(macros.from_planned_start("performance_date")))
         assert [n["Node Type"] for n in paired] in (["Index Scan"], ["Bitmap Heap Scan"]), paired
         assert paired[0]["Plan Rows"] <= 0.01 * 300_000, paired
-        cur.execute(f"select count(*) from loan_days where {_macros().from_planned_start('performance_date')}")
+        cur.execute(f"select count(*) from loan_days where {macros.from_planned_start('performance_date')}")
         assert cur.fetchone()[0] == 300  # the same rows as the bare bound
 
 

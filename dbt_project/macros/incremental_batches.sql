@@ -218,12 +218,12 @@
     The business dates the latest build of an incremental model built from (read when the test compiles, so the
     planner sees literal dates and estimates their rows from its statistics).
 -#}
-{% macro _latest_build_dates_list(model_name) -%}
+{% macro _latest_build_batches(model_name) -%}
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}
     {%- set query -%}
-        select distinct built.business_date
+        select distinct built.business_date, built.source
         from audit.model_batches as built
         where
             built.model_name = '{{ model_name }}'
@@ -231,29 +231,17 @@
                 select max(latest.consumed_at) from audit.model_batches as latest
                 where latest.model_name = '{{ model_name }}'
             )
-        order by 1
+        order by 1, 2
     {%- endset -%}
-    {{ return(run_query(query).columns[0].values() | list) }}
+    {{ return(run_query(query).rows | list) }}
 {%- endmacro %}
 
-{#- Whether the latest build of an incremental model built from a batch of one of these sources. -#}
-{% macro _latest_build_holds(model_name, sources) -%}
-    {%- if not execute -%}
-        {{ return(false) }}
-    {%- endif -%}
-    {%- set query -%}
-        select exists (
-            select from audit.model_batches as built
-            where
-                built.model_name = '{{ model_name }}'
-                and built.source in ({{ _sources_list(sources) }})
-                and built.consumed_at = (
-                    select max(latest.consumed_at) from audit.model_batches as latest
-                    where latest.model_name = '{{ model_name }}'
-                )
-        )
-    {%- endset -%}
-    {{ return(run_query(query).columns[0].values()[0]) }}
+{% macro _latest_build_dates_list(model_name) -%}
+    {%- set dates = [] -%}
+    {%- for batch in _latest_build_batches(model_name) if batch[0] not in dates -%}
+        {%- do dates.append(batch[0]) -%}
+    {%- endfor -%}
+    {{ return(dates) }}
 {%- endmacro %}
 
 {#-
@@ -322,10 +310,12 @@
             {%- set scope = node.config.get('test_scope') -%}
             {%- if node.config.get('full_rebuild_sources') and node.config.materialized == 'incremental' -%}
                 {#- dates from the first one rebuilt; after a full rebuild, every row -#}
-                {%- if not _latest_build_holds(node.alias, node.config.get('full_rebuild_sources')) -%}
-                    {%- do conditions.append(
-                        node.config.get('date_column') ~ ' >= ' ~ latest_build_start(node.alias) | trim
-                    ) -%}
+                {%- set built = _latest_build_batches(node.alias) -%}
+                {%- set sources = node.config.get('full_rebuild_sources') -%}
+                {%- if built and not (built | selectattr(1, 'in', sources) | list) -%}
+                    {%- do conditions.append(node.config.get('date_column') ~ " >= date '" ~ built[0][0] ~ "'") -%}
+                {%- elif not built -%}
+                    {%- do conditions.append('false') -%}
                 {%- endif -%}
             {%- elif node.config.materialized == 'incremental' and node.config.get('date_column') -%}
                 {%- do conditions.append(latest_build_dates(
