@@ -117,10 +117,22 @@ def _celery(ews: dict[str, str], day: dt.date, airflow_home: Path, backfill: lis
         "max_concurrency": max_concurrency(tasks),
         "task_seconds": round(sum(t.duration or 0 for t in tasks), 1),
         "slowest_tasks": sorted(((t.label, round(t.duration or 0, 1)) for t in tasks), key=lambda x: -x[1])[:8],
+        # each task's scheduled, queued, start and end, in seconds from ews_load's start: the gaps between tasks
+        "timeline": _timeline(tasks, load.start),
         # where the dbt tasks' time went, read off their logs (benchmarks/cosmos_profile.py)
         "cosmos_profile": cosmos_profile.profile(airflow_home).get(model.run_id, cosmos_profile.RunProfile()).as_dict(),
     })
     return out
+
+
+def _timeline(tasks: list[Any], origin: dt.datetime) -> list[list[Any]]:
+    """[label, scheduled, queued, start, end] of each task, seconds from ``origin``, in the order they started."""
+
+    def offset(moment: dt.datetime | None) -> float | None:
+        return None if moment is None else round((moment - origin).total_seconds(), 2)
+
+    ordered = sorted(tasks, key=lambda t: t.start or t.queued or origin)
+    return [[t.label, offset(t.scheduled), offset(t.queued), offset(t.start), offset(t.end)] for t in ordered]
 
 
 def _asset_run(cluster: Any, after: dt.datetime | None, timeout_s: float = 300) -> str:
