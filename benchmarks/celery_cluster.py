@@ -49,10 +49,15 @@ Intervals tuned for benchmarks (Airflow 3.3 names, defaults in brackets):
   tasks being measured on a 2-core machine.
 - `[celery_broker_transport_options] visibility_timeout` 86400: Airflow's own default, set explicitly so that no
   component logs a warning about it.
-Left at production's value on purpose: `[workers] min_heartbeat_interval` (5). A task's supervisor sometimes
-notices that its task process has exited only at the end of its wait of that length, so the Celery slot stays taken
-for up to 5 s after the task's end_date (seen in the self-check); 1 makes the slot free sooner (pass it in
-`extra_env` to measure without that delay), at the price of a heartbeat a second per running task.
+Set as in the compose file: `[workers] min_heartbeat_interval` 1 [5]. A task's supervisor sometimes sees its task
+process's sockets close before the process can be reaped, and then waits out that interval before it notices the
+exit, so the Celery slot stays taken for up to that long after the task's end_date (seen in the self-check, and on
+2026-12-08 as four market_instruments shards started one after another, each ~1 s after the last). The price is
+a heartbeat a second per running task.
+
+Warm-up (`ClusterConfig.warm_up`): at start, one run of a no-op DAG with a task per Celery slot, from a second DAG
+bundle (`<airflow_home>/warm_up_dags`), so the measured runs find the api-server and the workers as a deployment
+that has been running finds them. Its DAG id is `WARM_UP_DAG_ID`.
 """
 
 from __future__ import annotations
@@ -137,6 +142,10 @@ class ClusterConfig:
     dags_folder: Path = REPO / "dags"
     expected_dags: tuple[str, ...] = ("ews_load", "ews_model")
     """The DAG ids `__enter__` waits for."""
+    warm_up: bool = True
+    """Run a no-op DAG once at start, a task per Celery slot (`WARM_UP_DAG_ID`, from a DAG bundle of its own): a
+    deployment's api-server has long answered its first Execution API call (8.2 s cold, 2026-12-08) and each
+    worker has run tasks before, so the first measured task does not pay for either."""
     extra_env: dict[str, str] = field(default_factory=dict)
     """The ews settings of every component (EWS_DATABASE_URL, EWS_HOME, EWS_PSEUDONYM_KEY, ...), applied last."""
     startup_timeout_s: float = 300.0
@@ -326,10 +335,25 @@ class LocalCeleryCluster:
             "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self._passwords_file),
+            # as in the compose file: a task's Celery slot is free within a second of its end (module docstring)
+            "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
+            **({"AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": self._bundles()} if c.warm_up else {}),
             **BENCHMARK_TUNING,
             **TELEMETRY_OFF,
             **c.extra_env,
         }
+
+    def _bundles(self) -> str:
+        """The DAG bundles: the DAGs folder, as by default, and the folder of the warm-up DAG."""
+        local = "airflow.dag_processing.bundles.local.LocalDagBundle"
+        return json.dumps([
+            {"name": "dags-folder", "classpath": local, "kwargs": {}},
+            {"name": WARM_UP_BUNDLE, "classpath": local, "kwargs": {"path": str(self._warm_up_folder)}},
+        ])
+
+    @property
+    def _warm_up_folder(self) -> Path:
+        return self.config.airflow_home / "warm_up_dags"
 
     @property
     def _passwords_file(self) -> Path:
@@ -388,6 +412,10 @@ class LocalCeleryCluster:
         self._celery = Celery(broker=self.config.broker_url)
         self._wait_healthy(began + self.config.startup_timeout_s)
         phase("components healthy")
+        if self.config.warm_up:
+            self.unpause(WARM_UP_DAG_ID)
+            self.wait_for_run(WARM_UP_DAG_ID, self.trigger(WARM_UP_DAG_ID), timeout_s=self.config.startup_timeout_s)
+            phase("warm-up run")
         self.startup_s = time.monotonic() - began
 
     def _prepare_home(self) -> None:
@@ -399,6 +427,10 @@ class LocalCeleryCluster:
         config_file.write_text("# empty on purpose: the configuration is in AIRFLOW__* variables\n")
         self._passwords_file.touch(mode=0o600)
         self._passwords_file.write_text(json.dumps({ADMIN_USER: self._admin_password}) + "\n")
+        if self.config.warm_up:
+            self._warm_up_folder.mkdir()
+            slots = self.config.workers * self.config.worker_concurrency
+            (self._warm_up_folder / f"{WARM_UP_DAG_ID}.py").write_text(WARM_UP_DAG.replace("SLOTS", str(slots)))
 
     def _recreate_metadata_db(self) -> None:
         name = self._db_url.database
@@ -574,7 +606,7 @@ class LocalCeleryCluster:
         if errors:
             details = "\n".join(f"{e.get('filename')}:\n{e.get('stack_trace')}" for e in errors)
             raise ClusterError(f"import errors in {self.config.dags_folder}:\n{details}")
-        for dag_id in self.config.expected_dags:
+        for dag_id in (*self.config.expected_dags, *((WARM_UP_DAG_ID,) if self.config.warm_up else ())):
             if self._get(f"/api/v2/dags/{quote(dag_id, safe='')}", missing_ok=True) is None:
                 pending[f"DAG {dag_id} parsed"] = "dag-processor"
         assert self._celery is not None
@@ -767,6 +799,32 @@ def _task_times(item: Mapping[str, Any]) -> TaskTimes:
 
 
 # --- self-check ------------------------------------------------------------------------------------------------
+
+WARM_UP_BUNDLE = "ews-bench-warm-up"
+WARM_UP_DAG_ID = "ews_bench_warm_up"
+WARM_UP_DAG = textwrap.dedent(
+    f'''
+    """Benchmark warm-up: one short task per Celery slot (SLOTS), run once when the cluster starts."""
+
+    import time
+
+    import pendulum
+    from airflow.sdk import dag, task
+
+
+    @dag(schedule=None, start_date=pendulum.datetime(2025, 1, 1, tz="UTC"), catchup=False, tags=["benchmark"])
+    def {WARM_UP_DAG_ID}() -> None:
+        @task
+        def wait(slot: int) -> int:
+            time.sleep(1)
+            return slot
+
+        wait.expand(slot=list(range(SLOTS)))
+
+
+    {WARM_UP_DAG_ID}()
+    '''
+).lstrip()
 
 SELF_CHECK_DAG_ID = "ews_bench_fanout"
 SELF_CHECK_DAG = textwrap.dedent(

@@ -42,7 +42,7 @@ from warning_models.privacy import TELEMETRY_OFF
 from warning_models.pseudonyms import pgoptions_with_keys
 from warning_models.schedule import GATED_BATCHES_NAME, GATED_BATCHES_URI
 from warning_models.task_failures import notify_task_failure
-from warning_models.transform import DAILY_BUILD, dbt_environment
+from warning_models.transform import DAILY_BUILD, DBT_PROFILE, DBT_TARGET, dbt_environment
 
 os.environ.update(TELEMETRY_OFF)
 if os.environ.get("EWS_DATABASE_URL"):
@@ -55,7 +55,9 @@ if os.environ.get("EWS_PSEUDONYM_KEY"):
 
 GATED_BATCHES = Asset(name=GATED_BATCHES_NAME, uri=GATED_BATCHES_URI)
 DBT_PROJECT_DIR = Path(os.environ.get("EWS_DBT_PROJECT_DIR", Path(__file__).resolve().parents[1] / "dbt_project"))
-DBT_MANIFEST = Path(os.environ.get("EWS_DBT_TARGET_DIR", DBT_PROJECT_DIR / "target")) / "manifest.json"
+# dbt's target folder: the manifest the history build or the image's `ews dbt parse` wrote, with its partial parse
+DBT_TARGET_DIR = Path(os.environ.get("EWS_DBT_TARGET_DIR", DBT_PROJECT_DIR / "target"))
+DBT_MANIFEST = DBT_TARGET_DIR / "manifest.json"
 DOMAINS = ["credit", "market", "macro", "access"]
 # How Cosmos runs dbt (EWS_DBT_EXECUTION_MODE): "local", one `dbt build` per model task; "watcher", one
 # `dbt build` whose models each report to their own deferrable task (a model's task runs it alone when retried;
@@ -121,14 +123,18 @@ def ews_model() -> None:
         return list(get_current_context()["params"]["domains"]) or DOMAINS
 
     profile = ProfileConfig(
-        profile_name="ews", target_name="warehouse", profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
+        profile_name=DBT_PROFILE, target_name=DBT_TARGET, profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"
     )
     # the CLI's daily build (warning_models.transform.DAILY_BUILD): no unit tests (CI runs them)
     daily_build_flags = list(DAILY_BUILD[1:])
     if DBT_ONE_BUILD:
+        # as `ews run`: dbt reads and updates the target folder's partial parse (Cosmos looks for one only in its
+        # own cache and the project's target/, so a new worker's first build would parse in full), and writes its
+        # artefacts there; the compiled SQL is in that folder and dbt docs, not in the task's rendered fields
         dbt = DbtBuildLocalOperator(
             task_id="dbt_build", project_dir=DBT_PROJECT_DIR, profile_config=profile, install_deps=False,
-            invocation_mode=InvocationMode.DBT_RUNNER, dbt_cmd_flags=daily_build_flags,
+            invocation_mode=InvocationMode.DBT_RUNNER, should_store_compiled_sql=False,
+            dbt_cmd_flags=[*daily_build_flags, "--target-path", str(DBT_TARGET_DIR)],
         )
     else:
         dbt = DbtTaskGroup(

@@ -13,7 +13,9 @@ import psycopg2
 import pytest
 
 from tests.conftest import END
+from warning_models.config import load_settings
 from warning_models.schedule import logical_date_for
+from warning_models.transform import run_dbt
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 QUERIES = {
@@ -70,12 +72,20 @@ def test_dags_test_runs_the_whole_day(bank_run, dbt_target: Path, tmp_path: Path
     # the build ran (a table model rebuilt in full each day is a new relation afterwards)
     rebuilt = "select 'marts.fct_market_index_days'::regclass::oid"
     relation = _count(url, rebuilt)
+    # the target folder as `ews dbt parse` leaves it for this warehouse (the image bakes one the same way)
+    build_target = tmp_path / "build_target"
+    run_dbt(["parse"], url, load_settings({"EWS_HOME": str(home), "EWS_DBT_TARGET_DIR": str(build_target)}))
     one_build = subprocess.run(
         [AIRFLOW, "dags", "test", "ews_model", "-c", json.dumps({"business_date": END.isoformat()})],
-        env={**env, "EWS_DBT_EXECUTION_MODE": "build"}, capture_output=True, text=True, timeout=1200,
+        env={**env, "EWS_DBT_EXECUTION_MODE": "build", "EWS_DBT_TARGET_DIR": str(build_target)},
+        capture_output=True, text=True, timeout=1200,
     )
     log = one_build.stdout + one_build.stderr
     assert one_build.returncode == 0, log[-4000:]
     assert "dbt_build" in log and "dbt.fct_loan_days" not in log
     assert _count(url, rebuilt) != relation
+    # dbt parsed partially from the manifest the CLI wrote (EWS_DBT_TARGET_DIR), and wrote its results there
+    assert "Found " in log and "Unable to do partial parsing" not in log, log[-4000:]
+    results = json.loads((build_target / "run_results.json").read_text())["results"]
+    assert any(r["unique_id"] == "model.ews.fct_market_index_days" for r in results)
     assert {k: _count(url, q) for k, q in QUERIES.items()} == before

@@ -39,6 +39,12 @@ def run_dbt(command: list[str], url: str, settings: Settings | None = None) -> N
 DAILY_BUILD = ("build", "--exclude-resource-type", "unit_test")
 HISTORY_TESTS = ("--vars", "{ews_history_tests: true}")
 
+# dbt_project/profiles.yml's profile and target, named on every invocation: dbt's partial parse is kept only while
+# the profile and target it was written with are named the same way, and Cosmos always names them (--profile
+# --target), so a manifest the CLI parsed is one the DAGs' dbt task parses partially from (dags/ews_model.py)
+DBT_PROFILE = "ews"
+DBT_TARGET = "warehouse"
+
 # dbt commands that build models, and so compute the keyed pseudonyms (warning_models.pseudonyms)
 BUILDING_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot"})
 
@@ -70,6 +76,8 @@ def _invoke(command: list[str], settings: Settings) -> None:
         str(settings.dbt_project_dir),
         "--profiles-dir",
         str(settings.dbt_project_dir),
+        *(() if "--profile" in command else ("--profile", DBT_PROFILE)),
+        *(() if "--target" in command else ("--target", DBT_TARGET)),
         "--target-path",
         str(settings.dbt_target_dir),
         "--log-path",
