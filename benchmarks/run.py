@@ -166,11 +166,16 @@ def run_size(size: BankSize, args: argparse.Namespace) -> SizeResult:
     copies = result.warehouse_mib <= COPY_LIMIT_MIB
     before = {}
     if copies:
+        from warning_models.transform import run_dbt
+
         before["floor"] = main.copy(admin, f"{main.name}_floor", root / "floor")
         for mode in _airflow_modes(args):
             before[mode] = main.copy(admin, f"{main.name}_{mode}", root / mode)
-            # the dbt artefacts of the history build: the manifest Cosmos renders, dbt's partial-parse state
+            # the dbt artefacts of the history build: the manifest Cosmos renders, dbt's partial-parse state,
+            # parsed again against the copy (dbt keeps a partial parse only for the profile it was written with,
+            # and the copy is another database), as the copy's own daily builds would have left them
             shutil.copytree(main.settings.dbt_target_dir, before[mode].settings.dbt_target_dir)
+            run_dbt(["parse"], before[mode].url, before[mode].settings)
     else:
         result.notes.append(f"warehouse {result.warehouse_mib:,.0f} MiB: not copied; Airflow runs the next day")
 

@@ -19,7 +19,7 @@ with the `business_date` param (and `domains` to score only some):
 4. `alert_cases` — the daily alerts become cases (new, open, acknowledged, resolved, suppressed; `ews alerts`).
 5. `notify` — cases that reached high severity, once each, batched: email and webhook (EWS_ALERTS_*).
 6. `report` — the day's HTML report with its charts (`$EWS_HOME/reports/<date>/index.html`).
-7. `docs` — dbt docs and the GX Data Docs rebuilt (links below).
+7. `docs` — dbt docs and the GX Data Docs rebuilt (links below), after the report.
 
 Roles (docs/security.md): dbt as `ews_transformer`, indicators, cases and notifications as `ews_modeler`, the
 report as `ews_bi_reader`. Rerunning a date is idempotent. A failed task is retried with backoff, then reported
@@ -259,7 +259,9 @@ def ews_model() -> None:
     instruments = market_instruments.partial(days=days).expand(shard=instrument_shards())
     cases = alert_cases(days)
     days >> dbt >> scored >> instruments >> cases
-    cases >> [notify(days), report(days), docs(days)]
+    page = report(days)
+    cases >> [notify(days), page]
+    page >> docs(days)  # the docs sites after the day's report, which they would slow on the same cores
 
 
 ews_model()

@@ -76,8 +76,10 @@ def test_the_model_dag_runs_dbt_then_indicators_then_cases_then_notify_report_an
     # the instruments' VaR in shards after the domains' indicators, mapped over the workers, before the cases
     assert "indicators" in dag.get_task("market_instruments").upstream_task_ids
     assert "market_instruments" in dag.get_task("alert_cases").upstream_task_ids
-    for task_id in ("notify", "report", "docs"):
+    for task_id in ("notify", "report"):
         assert "alert_cases" in dag.get_task(task_id).upstream_task_ids, task_id
+    # the docs sites after the day's report, not beside it on the same cores
+    assert dag.get_task("docs").upstream_task_ids == {"business_dates", "report"}
 
 
 def test_the_model_dag_can_run_dbt_as_one_build_task(dbt_target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,7 +93,9 @@ def test_the_model_dag_can_run_dbt_as_one_build_task(dbt_target: Path, monkeypat
     assert not [t for t in dag.task_ids if t.startswith("dbt.")]
     build = dag.get_task("dbt_build")
     assert type(build).__name__ == "DbtBuildLocalOperator"
-    assert ["build", *build.dbt_cmd_flags] == list(DAILY_BUILD) and "unit_test" in build.dbt_cmd_flags
+    # the CLI's daily build, reading and updating the CLI's target folder (its partial parse), as `ews run` does
+    assert ["build", *build.dbt_cmd_flags] == [*DAILY_BUILD, "--target-path", str(dbt_target)]
+    assert "unit_test" in build.dbt_cmd_flags and not build.should_store_compiled_sql
     assert build.upstream_task_ids == {"business_dates"} and "indicators" in build.downstream_task_ids
 
 
