@@ -25,6 +25,7 @@ from warning_models.privacy import TELEMETRY_OFF
 from warning_models.schedule import logical_date_for
 
 if TYPE_CHECKING:
+    from benchmarks.celery_cluster import TaskTimes
     from benchmarks.run import Warehouse
 
 REPO = Path(__file__).resolve().parents[1]
@@ -125,7 +126,7 @@ def _celery(ews: dict[str, str], day: dt.date, airflow_home: Path, backfill: lis
     return out
 
 
-def _timeline(tasks: list[Any], origin: dt.datetime) -> list[list[Any]]:
+def _timeline(tasks: list[TaskTimes], origin: dt.datetime) -> list[list[Any]]:
     """[label, scheduled, queued, start, end] of each task, seconds from ``origin``, in the order they started."""
 
     def offset(moment: dt.datetime | None) -> float | None:

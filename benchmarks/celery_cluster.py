@@ -113,6 +113,37 @@ _LOG_TAIL_CHARS = 4000
 _POLL_S = 0.5
 
 
+WARM_UP_BUNDLE = "ews-bench-warm-up"
+WARM_UP_DAG_ID = "ews_bench_warm_up"
+
+
+def warm_up_dag(slots: int) -> str:
+    """The warm-up DAG's file: one short task per Celery slot, run once when the cluster starts."""
+    return textwrap.dedent(
+        f'''
+        """Benchmark warm-up: one short task per Celery slot ({slots}), run once when the cluster starts."""
+
+        import time
+
+        import pendulum
+        from airflow.sdk import dag, task
+
+
+        @dag(schedule=None, start_date=pendulum.datetime(2025, 1, 1, tz="UTC"), catchup=False, tags=["benchmark"])
+        def {WARM_UP_DAG_ID}() -> None:
+            @task
+            def wait(slot: int) -> int:
+                time.sleep(1)
+                return slot
+
+            wait.expand(slot=list(range({slots})))
+
+
+        {WARM_UP_DAG_ID}()
+        '''
+    ).lstrip()
+
+
 def worker_hostname() -> str:
     """`[core] hostname_callable` of the cluster's workers: the Celery hostname of the worker this process serves.
 
@@ -430,7 +461,7 @@ class LocalCeleryCluster:
         if self.config.warm_up:
             self._warm_up_folder.mkdir()
             slots = self.config.workers * self.config.worker_concurrency
-            (self._warm_up_folder / f"{WARM_UP_DAG_ID}.py").write_text(WARM_UP_DAG.replace("SLOTS", str(slots)))
+            (self._warm_up_folder / f"{WARM_UP_DAG_ID}.py").write_text(warm_up_dag(slots))
 
     def _recreate_metadata_db(self) -> None:
         name = self._db_url.database
@@ -799,32 +830,6 @@ def _task_times(item: Mapping[str, Any]) -> TaskTimes:
 
 
 # --- self-check ------------------------------------------------------------------------------------------------
-
-WARM_UP_BUNDLE = "ews-bench-warm-up"
-WARM_UP_DAG_ID = "ews_bench_warm_up"
-WARM_UP_DAG = textwrap.dedent(
-    f'''
-    """Benchmark warm-up: one short task per Celery slot (SLOTS), run once when the cluster starts."""
-
-    import time
-
-    import pendulum
-    from airflow.sdk import dag, task
-
-
-    @dag(schedule=None, start_date=pendulum.datetime(2025, 1, 1, tz="UTC"), catchup=False, tags=["benchmark"])
-    def {WARM_UP_DAG_ID}() -> None:
-        @task
-        def wait(slot: int) -> int:
-            time.sleep(1)
-            return slot
-
-        wait.expand(slot=list(range(SLOTS)))
-
-
-    {WARM_UP_DAG_ID}()
-    '''
-).lstrip()
 
 SELF_CHECK_DAG_ID = "ews_bench_fanout"
 SELF_CHECK_DAG = textwrap.dedent(

@@ -171,10 +171,9 @@ def run_size(size: BankSize, args: argparse.Namespace) -> SizeResult:
         before["floor"] = main.copy(admin, f"{main.name}_floor", root / "floor")
         for mode in _airflow_modes(args):
             before[mode] = main.copy(admin, f"{main.name}_{mode}", root / mode)
-            # the dbt artefacts of the history build: the manifest Cosmos renders, dbt's partial-parse state,
-            # parsed again against the copy (dbt keeps a partial parse only for the profile it was written with,
-            # and the copy is another database), as the copy's own daily builds would have left them
-            shutil.copytree(main.settings.dbt_target_dir, before[mode].settings.dbt_target_dir)
+            # the copy's dbt target as its own daily builds would have left it: the manifest Cosmos renders and
+            # dbt's partial-parse state, parsed against the copy (dbt keeps a partial parse only for the profile
+            # it was written with, and the copy is another database, so the history build's would not do)
             run_dbt(["parse"], before[mode].url, before[mode].settings)
     else:
         result.notes.append(f"warehouse {result.warehouse_mib:,.0f} MiB: not copied; Airflow runs the next day")
