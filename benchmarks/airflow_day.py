@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmarks import cosmos_profile
+from benchmarks.meter import CpuSampler
 from warning_models.privacy import TELEMETRY_OFF
 from warning_models.schedule import logical_date_for
 
@@ -97,10 +98,11 @@ def _celery(ews: dict[str, str], day: dt.date, airflow_home: Path, backfill: lis
         for dag_id in ("ews_load", "ews_model"):
             cluster.unpause(dag_id)
         # no logical date: a manual run's logical date is the one the backfill gives the next day's run (skipped)
-        load_id = cluster.trigger("ews_load", conf={"business_date": day.isoformat()})
-        load = cluster.wait_for_run("ews_load", load_id, timeout_s=3600)
-        model = _asset_run(cluster, after=load.end)
-        model = cluster.wait_for_run("ews_model", model, timeout_s=7200)
+        with CpuSampler(cluster.component_processes()) as cpu:
+            load_id = cluster.trigger("ews_load", conf={"business_date": day.isoformat()})
+            load = cluster.wait_for_run("ews_load", load_id, timeout_s=3600)
+            model = _asset_run(cluster, after=load.end)
+            model = cluster.wait_for_run("ews_model", model, timeout_s=7200)
         tasks = cluster.task_instances("ews_load", load_id) + cluster.task_instances("ews_model", model.run_id)
         if backfill:
             out["backfill"] = _backfill(cluster, backfill, done={load_id, model.run_id, skipped})
@@ -108,10 +110,13 @@ def _celery(ews: dict[str, str], day: dt.date, airflow_home: Path, backfill: lis
     # build are counted apart
     day_tasks = [t for t in tasks if t.task_id != "docs" and t.end is not None]
     docs = next((t for t in tasks if t.task_id == "docs"), None)
+    day_end = max(t.end for t in day_tasks)
     out.update({
         "ews_load_s": round(load.wall_s or 0, 2),
         "ews_model_s": round(model.wall_s or 0, 2),
-        "wall_s": round((max(t.end for t in day_tasks) - load.start).total_seconds(), 2),
+        "wall_s": round((day_end - load.start).total_seconds(), 2),
+        # CPU seconds over that span: the machine's, and each component's process tree (its tasks in a worker's)
+        "cpu_s": _cpu_by_part(cpu.between(load.start.timestamp(), day_end.timestamp())),
         "docs_s": round(docs.duration or 0, 2) if docs else None,
         "tasks": len(tasks),
         "tasks_per_worker": dict(Counter(t.hostname for t in tasks)),
@@ -124,6 +129,17 @@ def _celery(ews: dict[str, str], day: dt.date, airflow_home: Path, backfill: lis
         "cosmos_profile": cosmos_profile.profile(airflow_home).get(model.run_id, cosmos_profile.RunProfile()).as_dict(),
     })
     return out
+
+
+def _cpu_by_part(used: dict[str, float]) -> dict[str, float]:
+    """The machine's CPU seconds split: Airflow's components, the workers (with their tasks), the rest (PostgreSQL,
+    the harness)."""
+    workers = sum(v for k, v in used.items() if k.startswith("ews-worker-"))
+    components = {k: v for k, v in used.items() if k != "machine" and not k.startswith("ews-worker-")}
+    return {
+        "machine": used["machine"], **components, "workers": round(workers, 1),
+        "rest": round(used["machine"] - workers - sum(components.values()), 1),
+    }
 
 
 def _timeline(tasks: list[TaskTimes], origin: dt.datetime) -> list[list[Any]]:

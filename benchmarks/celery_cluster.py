@@ -502,6 +502,10 @@ class LocalCeleryCluster:
                 {"AIRFLOW__CORE__HOSTNAME_CALLABLE": WORKER_HOSTNAME_CALLABLE, WORKER_HOSTNAME_VAR: name},
             )
 
+    def component_processes(self) -> dict[str, psutil.Process]:
+        """Each running component's leading process, by name (api-server, scheduler, ..., ews-worker-1, ...)."""
+        return {c.name: psutil.Process(c.process.pid) for c in self._components if c.process.poll() is None}
+
     def _spawn(self, name: str, args: list[str], extra: Mapping[str, str] | None = None) -> None:
         log_path = self.logs_dir / f"{name}.log"
         log_file = log_path.open("ab")

@@ -42,6 +42,28 @@ class StageMeasure:
         return {**asdict(self), "rows_per_s": self.rows_per_s}
 
 
+def machine_busy_cpu_s() -> float:
+    """CPU seconds the machine's cores have spent busy since boot (all processes; idle and I/O wait excluded)."""
+    t = psutil.cpu_times()
+    return sum(getattr(t, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq", "steal"))
+
+
+def process_tree_cpu_s(root: psutil.Process) -> float:
+    """CPU seconds of a process and its live descendants, with the children each has waited for."""
+    total = 0.0
+    try:
+        tree = [root, *root.children(recursive=True)]
+    except psutil.Error:  # the root has exited: nothing of it left to count
+        return 0.0
+    for proc in tree:
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
 def _high_water_mib(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -106,6 +128,43 @@ class ServerSampler:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class CpuSampler:
+    """Samples the machine's busy CPU seconds and some process trees' (by name) every ``interval_s`` while it runs;
+    ``between`` reads back what each used over a span of wall-clock time (``time.time()`` seconds)."""
+
+    def __init__(self, trees: dict[str, psutil.Process], interval_s: float = 0.5) -> None:
+        self.trees, self.interval_s = trees, interval_s
+        self.samples: list[tuple[float, dict[str, float]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> None:
+        used = {name: process_tree_cpu_s(proc) for name, proc in self.trees.items()}
+        self.samples.append((time.time(), {"machine": machine_busy_cpu_s(), **used}))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval_s)
+
+    def between(self, start: float, end: float) -> dict[str, float]:
+        """CPU seconds of the machine and of each tree from the last sample at or before ``start`` to the first at or
+        after ``end`` (so a span a little wider than asked, by up to one interval each side)."""
+        before = [s for t, s in self.samples if t <= start] or [self.samples[0][1]]
+        after = [s for t, s in self.samples if t >= end] or [self.samples[-1][1]]
+        return {name: round(after[0][name] - before[-1][name], 1) for name in before[-1]}
+
+    def __enter__(self) -> "CpuSampler":
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
 
 
 class Meter:

@@ -33,7 +33,7 @@ from typing import Any
 
 import warning_models  # noqa: F401  (usage tracking off before anything else loads)
 from benchmarks import bank, floors, report, warehouses
-from benchmarks.meter import Meter, StageMeasure
+from benchmarks.meter import Meter, StageMeasure, machine_busy_cpu_s
 from benchmarks.sizes import SIZES, BankSize
 from warning_models.config import Settings, load_settings
 from warning_models.pipeline import backfill, days_between, gate_loaded, load_days
@@ -83,13 +83,15 @@ def measure_cli_day(warehouse: Warehouse, day: dt.date) -> list[StageMeasure]:
     from warning_models.report.build import report_dir, write_report
 
     meter = Meter(warehouse.name)
-    started = time.perf_counter()
+    started, busy = time.perf_counter(), machine_busy_cpu_s()
     backfill(day, day, settings=warehouse.settings, url=warehouse.url, observe=meter)
     with meter.measure("report", day), connect(job_url(warehouse.url, JobRole.BI_READER)) as conn:
         write_report(conn, day, report_dir(warehouse.settings.home, day))
     total = StageMeasure(
         "total", day.isoformat(), time.perf_counter() - started, None,
         max(s.client_peak_mib for s in meter.measures), max(s.server_peak_mib for s in meter.measures),
+        # the machine's CPU seconds over the day (this process and PostgreSQL), to set beside an Airflow run's
+        {"machine_cpu_s": round(machine_busy_cpu_s() - busy, 1)},
     )
     return [*meter.measures, total]
 

@@ -8,8 +8,9 @@ with the `business_date` param (and `domains` to score only some):
    gated after the last modelled one (an event that arrives while a run of this DAG is active starts no run:
    Airflow issue #56050), oldest first (several when ews_load ran more than once before this run started, as in
    a backfill).
-2. `dbt` — staging → intermediate → marts → the BI views (Cosmos: one `dbt build` task per model, with its tests;
-   a test of several models runs after all of them; or one task for the whole build: `EWS_DBT_EXECUTION_MODE`,
+2. `dbt` — from the run's start, beside `business_dates`: staging → intermediate → marts → the BI views
+   (Cosmos: one `dbt build` task per model, with its tests; a test of several models runs after all of them; or
+   one task for the whole build: `EWS_DBT_EXECUTION_MODE`,
    docs/benchmarks.md). The models are incremental: a run builds what the newly passed batches change. Staging
    reads only batches that passed the gate.
 3. `indicators` — one mapped task per domain (credit, market, macro, access), the days in order: statsmodels fits
@@ -258,7 +259,9 @@ def ews_model() -> None:
     scored = indicators.partial(days=days).expand(domain=domains())
     instruments = market_instruments.partial(days=days).expand(shard=instrument_shards())
     cases = alert_cases(days)
-    days >> dbt >> scored >> instruments >> cases
+    # dbt builds what the passed batches change, whichever days they are: it starts with the run, beside
+    # business_dates, and the indicators wait for both
+    dbt >> scored >> instruments >> cases
     page = report(days)
     cases >> [notify(days), page]
     page >> docs(days)  # the docs sites after the day's report, which they would slow on the same cores

@@ -138,3 +138,38 @@ def test_a_shorter_history_starts_later_with_the_book_known_by_then(tmp_path: Pa
             delivered |= {line.split(",")[0] for line in path.read_text().splitlines()[1:]}
     book = [line.split(",")[0] for line in (target / "borrowers" / f"{first}.csv").read_text().splitlines()[1:]]
     assert sorted(book) == sorted(delivered) and len(book) == len(set(book))
+
+
+def test_the_cpu_sampler_charges_a_process_tree_for_its_childrens_work() -> None:
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from benchmarks.airflow_day import _cpu_by_part
+    from benchmarks.meter import CpuSampler
+
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6: pass"
+    # a parent that starts a child which burns CPU and exits: the child's seconds reach the parent once it waits
+    parent = subprocess.Popen(
+        [sys.executable, "-c", f"import subprocess, sys, time; subprocess.run([sys.executable, '-c', {burn!r}]); time.sleep(5)"]
+    )
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        with CpuSampler({"ews-worker-1": psutil.Process(parent.pid), "scheduler": psutil.Process(idle.pid)}, 0.1) as cpu:
+            start = cpu.samples[0][0]
+            deadline = time.monotonic() + 4
+            while not psutil.Process(parent.pid).cpu_times().children_user and time.monotonic() < deadline:
+                time.sleep(0.1)
+            end = time.time()
+    finally:
+        parent.kill()
+        idle.kill()
+    used = cpu.between(start, end)
+    assert used["ews-worker-1"] >= 0.5, used  # the child's 0.6 s, counted though it exited
+    assert used["scheduler"] < 0.2, used
+    assert used["machine"] >= used["ews-worker-1"]
+    parts = _cpu_by_part(used)
+    assert parts["workers"] == used["ews-worker-1"] and "ews-worker-1" not in parts
+    assert parts["rest"] == round(used["machine"] - used["ews-worker-1"] - used["scheduler"], 1)

@@ -64,7 +64,9 @@ def test_the_model_dag_runs_dbt_then_indicators_then_cases_then_notify_report_an
     assert any(i.startswith("dbt.bi_alerts_current") for i in ids), "the BI views too"
     dbt_ids = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
     roots = [t for t in dag.tasks if t.task_id in dbt_ids and not (t.upstream_task_ids & dbt_ids)]
-    assert roots and all("business_dates" in t.upstream_task_ids for t in roots)
+    # dbt needs no list of days: it starts with the run, the indicators wait for it and for business_dates
+    assert roots and all(not t.upstream_task_ids for t in roots)
+    assert "business_dates" in dag.get_task("indicators").upstream_task_ids
     # one `dbt build` per model (its tests with it), no unit tests and no history-wide tests in the daily run
     build = dag.get_task("dbt.fct_loan_days_model_build")
     assert "--exclude-resource-type" in build.dbt_cmd_flags and "unit_test" in build.dbt_cmd_flags
@@ -96,7 +98,7 @@ def test_the_model_dag_can_run_dbt_as_one_build_task(dbt_target: Path, monkeypat
     # the CLI's daily build, reading and updating the CLI's target folder (its partial parse), as `ews run` does
     assert ["build", *build.dbt_cmd_flags] == [*DAILY_BUILD, "--target-path", str(dbt_target)]
     assert "unit_test" in build.dbt_cmd_flags and not build.should_store_compiled_sql
-    assert build.upstream_task_ids == {"business_dates"} and "indicators" in build.downstream_task_ids
+    assert not build.upstream_task_ids and "indicators" in build.downstream_task_ids
 
 
 def test_sources_wait_for_the_sources_their_checks_read(dagbag) -> None:  # type: ignore[no-untyped-def]

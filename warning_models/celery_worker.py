@@ -6,8 +6,8 @@ once per worker rather than once per task.
 Airflow 3's Celery worker runs each task in a process forked from its pool process (the task supervisor's
 `os.fork`), and Celery's prefork pool forks from the worker's main process. A module the main process imported
 before its pool started is in every task's process already; anything else each task imports again. dbt (1.8 s),
-Great Expectations (3.6 s) and statsmodels (0.7 s) cost a task more than many tasks' own work on a 2-core worker
-(docs/benchmarks.md, Airflow). ``preload_task_libraries`` imports them when the worker starts (Celery's
+Great Expectations (3.6 s), statsmodels (0.7 s) and matplotlib (0.4 s) cost a task more than many tasks' own work
+on a 2-core worker (docs/benchmarks.md, Airflow). ``preload_task_libraries`` imports them when the worker starts (Celery's
 ``worker_init``, in the main process, before the pool forks); the scheduler, which loads this configuration too
 for its executor, imports nothing more. The imports start no thread and open no connection, so forking after them
 is safe.
@@ -44,9 +44,12 @@ PRELOADED_LIBRARIES = (
     "dbt.adapters.postgres",
     "great_expectations",
     "statsmodels.api",
+    "matplotlib.pyplot",  # the report's charts (0.4 s), with the Agg backend (preload_task_libraries)
     "warning_models.pipeline",
+    "expectations",  # the gate's suites and custom expectations (0.1 s of every ingest task)
     "warning_models.indicators",
     "warning_models.transform",
+    "warning_models.report.build",
 )
 
 
@@ -69,6 +72,7 @@ def preload_task_libraries(**_: Any) -> None:
     if not preload_enabled():
         log.info("ews: task libraries not preloaded (EWS_CELERY_PRELOAD is off)")
         return
+    os.environ.setdefault("MPLBACKEND", "Agg")  # a worker draws charts to files: pyplot probes no display
     took = preload_libraries()
     gc.freeze()  # after the imports, before the pool forks: the tasks' collections skip what the worker holds
     log.warning("ews: task libraries preloaded in %.1f s, %d objects frozen: %s",
