@@ -125,10 +125,17 @@ def _celery(ews: dict[str, str], day: dt.date, airflow_home: Path, backfill: lis
         "slowest_tasks": sorted(((t.label, round(t.duration or 0, 1)) for t in tasks), key=lambda x: -x[1])[:8],
         # each task's scheduled, queued, start and end, in seconds from ews_load's start: the gaps between tasks
         "timeline": _timeline(tasks, load.start),
+        # times the scheduler found the run it meant to create already there (a loop with no progress: 0 expected)
+        "scheduler_existing_run_retries": _log_count(airflow_home / "logs" / "scheduler.log", "run already exists"),
         # where the dbt tasks' time went, read off their logs (benchmarks/cosmos_profile.py)
         "cosmos_profile": cosmos_profile.profile(airflow_home).get(model.run_id, cosmos_profile.RunProfile()).as_dict(),
     })
     return out
+
+
+def _log_count(path: Path, text: str) -> int:
+    with path.open(errors="replace") as lines:
+        return sum(text in line for line in lines)
 
 
 def _cpu_by_part(used: dict[str, float]) -> dict[str, float]:
