@@ -134,9 +134,19 @@ def write_docs(results_dir: Path, target: Path) -> None:
             parts.append(
                 f"Airflow ({a.get('mode')}, Cosmos {mode}): {a['wall_s']} s for the day against the CLI's "
                 f"{a['cli_s']} s ({a['airflow_vs_cli']} x)"
+                + (f", the CLI on a copy of the warehouse like Airflow's (on the warehouse itself, just after its "
+                   f"history build: {a['cli_on_main_s']} s)" if "cli_on_main_s" in a else "")
                 + (f"; {a['tasks']} tasks, per worker {a['tasks_per_worker']}, up to {a['max_concurrency']} at once"
                    if "tasks" in a else "") + "."
             )
+            if a.get("cpu_s"):
+                cpu = a["cpu_s"]
+                parts.append(
+                    f"CPU seconds over the Airflow day: {cpu['machine']} on the machine ("
+                    + ", ".join(f"{k} {v}" for k, v in cpu.items() if k != "machine")
+                    + ")" + (f", against {a['cli_machine_cpu_s']} for the CLI's day" if a.get("cli_machine_cpu_s")
+                             else "") + "."
+                )
             if (a.get("cosmos_profile") or {}).get("dbt_tasks"):
                 c = a["cosmos_profile"]
                 parts.append(
