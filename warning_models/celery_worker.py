@@ -7,10 +7,10 @@ Airflow 3's Celery worker runs each task in a process forked from its pool proce
 `os.fork`), and Celery's prefork pool forks from the worker's main process. A module the main process imported
 before its pool started is in every task's process already; anything else each task imports again. dbt (1.8 s),
 Great Expectations (3.6 s), statsmodels (0.7 s) and matplotlib (0.4 s) cost a task more than many tasks' own work
-on a 2-core worker (docs/benchmarks.md, Airflow). ``preload_task_libraries`` imports them when the worker starts (Celery's
-``worker_init``, in the main process, before the pool forks); the scheduler, which loads this configuration too
-for its executor, imports nothing more. The imports start no thread and open no connection, so forking after them
-is safe.
+on a 2-core worker (docs/benchmarks.md, Airflow). ``preload_task_libraries`` imports them when the worker starts
+(Celery's ``worker_init``, in the main process, before the pool forks); the scheduler, which loads this
+configuration too for its executor, imports nothing more. The imports start no thread and open no connection, so
+forking after them is safe.
 
 Then it freezes the garbage collector's view of everything the worker holds (``gc.freeze``): a forked task
 inherits the worker's objects, and every full collection in the task walks those not frozen, and writes to their
