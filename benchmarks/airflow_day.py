@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -116,7 +117,7 @@ def _celery(ews: dict[str, str], day: dt.date, airflow_home: Path, backfill: lis
         "ews_model_s": round(model.wall_s or 0, 2),
         "wall_s": round((day_end - load.start).total_seconds(), 2),
         # CPU seconds over that span: the machine's, and each component's process tree (its tasks in a worker's)
-        "cpu_s": _cpu_by_part(cpu.between(load.start.timestamp(), day_end.timestamp())),
+        "cpu_s": _cpu_by_part(cpu.between(load.start.timestamp(), day_end.timestamp()), cluster.worker_names),
         "docs_s": round(docs.duration or 0, 2) if docs else None,
         "tasks": len(tasks),
         "tasks_per_worker": dict(Counter(t.hostname for t in tasks)),
@@ -138,11 +139,11 @@ def _log_count(path: Path, text: str) -> int:
         return sum(text in line for line in lines)
 
 
-def _cpu_by_part(used: dict[str, float]) -> dict[str, float]:
+def _cpu_by_part(used: dict[str, float], worker_names: Collection[str]) -> dict[str, float]:
     """The machine's CPU seconds split: Airflow's components, the workers (with their tasks), the rest (PostgreSQL,
     the harness)."""
-    workers = sum(v for k, v in used.items() if k.startswith("ews-worker-"))
-    components = {k: v for k, v in used.items() if k != "machine" and not k.startswith("ews-worker-")}
+    workers = sum(v for k, v in used.items() if k in worker_names)
+    components = {k: v for k, v in used.items() if k != "machine" and k not in worker_names}
     return {
         "machine": used["machine"], **components, "workers": round(workers, 1),
         "rest": round(used["machine"] - workers - sum(components.values()), 1),

@@ -169,6 +169,7 @@ def run_size(size: BankSize, args: argparse.Namespace) -> SizeResult:
         result.notes.append(f"history scored on its last {args.indicator_days} days only (loaded, gated, built: all)")
     result.warehouse_mib = warehouses.size_mib(main.url)
     copies = result.warehouse_mib <= COPY_LIMIT_MIB
+    modes = _airflow_modes(args)
     before = {}
     if copies:
         from warning_models.transform import run_dbt
@@ -176,7 +177,7 @@ def run_size(size: BankSize, args: argparse.Namespace) -> SizeResult:
         before["floor"] = main.copy(admin, f"{main.name}_floor", root / "floor")
         # the Airflow runs' CLI day: on a copy made with theirs, so both start with none of the copy's pages in
         # PostgreSQL's buffers (the CLI's first day on the main warehouse follows its history build, warm)
-        for mode in [CLI_COPY, *_airflow_modes(args)]:
+        for mode in [CLI_COPY, *modes] if modes else []:
             before[mode] = main.copy(admin, f"{main.name}_{mode}", root / mode)
             # the copy's dbt target as its own daily builds would have left it: the manifest Cosmos renders and
             # dbt's partial-parse state, parsed against the copy (dbt keeps a partial parse only for the profile
@@ -218,7 +219,6 @@ def run_size(size: BankSize, args: argparse.Namespace) -> SizeResult:
 
     # Airflow: with copies, the first day on copies of the warehouse as it was before it; without (the L bank),
     # the days after the CLI's first, in date order, the CLI taking the last day again (bracketing them)
-    modes = _airflow_modes(args)
     if not copies and len(measured) < 1 + len(modes):
         raise SystemExit(f"size {size.name}: the warehouse is not copied, so each Airflow mode takes a day after the "
                          f"CLI's first: --measured-days {1 + len(modes)} at least for {modes}")
@@ -231,8 +231,9 @@ def run_size(size: BankSize, args: argparse.Namespace) -> SizeResult:
     if copies:
         for day in cli_days:
             result.days.append(_day_record(day, measure_cli_day(main, day)))
-        cli_on_copy = measure_cli_day(before[CLI_COPY], measured[0])[-1]
-        warehouses.drop(admin, before[CLI_COPY].name)
+        if modes:
+            cli_on_copy = measure_cli_day(before[CLI_COPY], measured[0])[-1]
+            warehouses.drop(admin, before[CLI_COPY].name)
     for mode, (target, day) in airflow_days.items():
         from benchmarks import airflow_day
 

@@ -170,6 +170,6 @@ def test_the_cpu_sampler_charges_a_process_tree_for_its_childrens_work() -> None
     assert used["ews-worker-1"] >= 0.5, used  # the child's 0.6 s, counted though it exited
     assert used["scheduler"] < 0.2, used
     assert used["machine"] >= used["ews-worker-1"]
-    parts = _cpu_by_part(used)
+    parts = _cpu_by_part(used, ("ews-worker-1",))
     assert parts["workers"] == used["ews-worker-1"] and "ews-worker-1" not in parts
     assert parts["rest"] == round(used["machine"] - used["ews-worker-1"] - used["scheduler"], 1)
